@@ -1,0 +1,12 @@
+"""Root conftest: loads the suite's plugins and every step module (steps are fixtures, so
+they are visible only where loaded as plugins)."""
+from pathlib import Path
+
+_STEPS = sorted(p.stem for p in (Path(__file__).parent / "steps").glob("*.py") if not p.stem.startswith("_"))
+
+pytest_plugins = [
+    "support.plugin",       # options, tags, lab/oracle fixtures, live Gherkin progress
+    "support.docker_lab",   # --lab docker: pytest-docker settings and the docker_lab fixture
+    "support.sut.plugin",   # --sut, SUT sessions and profiles, per-SUT skip/xfail
+    "support.report.plugin",  # the living-documentation report
+] + [f"steps.{name}" for name in _STEPS]
