@@ -10,3 +10,13 @@ pytest_plugins = [
     "support.sut.plugin",   # --sut, SUT sessions and profiles, per-SUT skip/xfail
     "support.report.plugin",  # the living-documentation report
 ] + [f"steps.{name}" for name in _STEPS]
+
+# pytest-docker's settings, overridden for --lab docker. Overrides must live in a conftest:
+# fixtures of an installed plugin (pytest-docker's entry point) win over another plugin's.
+from support.docker_lab import (  # noqa: E402,F401
+    docker_cleanup,
+    docker_compose_command,
+    docker_compose_file,
+    docker_compose_project_name,
+    docker_setup,
+)

@@ -181,12 +181,19 @@ def lab(request: pytest.FixtureRequest, lab_mode: str, pytestconfig: pytest.Conf
             ext = ExternalLab(Path(pytestconfig.getoption("--api-config")))
         except (OSError, ValueError) as exc:
             pytest.exit(f"--api-config: {exc}", returncode=3)
-        _check_certs(ext, pytestconfig)
         try:
-            with ext:
-                yield ext
+            _check_certs(ext, pytestconfig)
+            ext.__enter__()
         except LabError as exc:
+            ext.close()
             pytest.exit(f"external lab unusable: {exc}", returncode=3)
+        except BaseException:
+            ext.close()
+            raise
+        try:
+            yield ext
+        finally:
+            ext.close()
         return
     if lab_mode == "docker":
         yield request.getfixturevalue("docker_lab")

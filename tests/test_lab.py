@@ -1,0 +1,271 @@
+"""The live lab: it boots, the client enrolls, a collection finishes; and bad input is refused
+clearly and leaves nothing behind."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from support import certs
+from support.lab import EmbeddedLab, ExternalLab, LabError, free_ports
+from support.oracle import Oracle, VQLError
+from support.provision import ProvisionError, verify_binary
+from support.waits import wait_flow_done
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is not alive
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------------------
+# live: the shared session lab (support.plugin's `lab` and `oracle` fixtures)
+
+
+@pytest.mark.lab
+def test_the_client_enrolls_with_its_os_info(lab, oracle):
+    rows = oracle.clients()
+    assert sorted(r["client_id"] for r in rows) == sorted(lab.client_ids)
+    for row in rows:
+        assert row["os_info"]["system"] == "linux", row
+
+
+@pytest.mark.lab
+def test_a_collection_through_the_oracle_finishes_with_rows(lab, oracle):
+    client_id = lab.client_ids[0]
+    flow_id = oracle.collect(client_id, ["Generic.Client.Info"])
+    try:
+        flow = wait_flow_done(oracle, client_id, flow_id, 60, lab=lab)
+        assert flow["state"] == "FINISHED", flow
+        rows = oracle.source(client_id, flow_id, "Generic.Client.Info/BasicInformation")
+        assert len(rows) == 1 and rows[0]["OS"] == "linux", rows
+    finally:
+        oracle.query("SELECT * FROM delete_flow(client_id=RsC, flow_id=RsF, really_do_it=TRUE)",
+                     {"RsC": client_id, "RsF": flow_id})
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("vql", ["SELEKT * FROM nowhere()", "SELECT * FROM no_such_plugin()",
+                                 "SELECT * FROM flows(client_id='C.0000000000000000')"])
+def test_broken_vql_raises_instead_of_returning_nothing(oracle, vql):
+    with pytest.raises(VQLError) as info:
+        oracle.query(vql)
+    assert vql in str(info.value)
+
+
+@pytest.mark.lab
+def test_every_listener_is_on_loopback(lab):
+    if lab.mode != "embedded":
+        pytest.skip("checks the embedded lab's own processes")
+    server = yaml.safe_load(Path(lab.cfg.server_config).read_text())
+    for section in ("Frontend", "API", "GUI", "Monitoring"):
+        assert server[section]["bind_address"] == "127.0.0.1", section
+    assert all(u.startswith("https://127.0.0.1:") for u in server["Client"]["server_urls"])
+    pids = [p.popen.pid for p in lab.procs]
+    listening = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True).stdout.splitlines()
+    ours = [l for l in listening if any(f"pid={pid}," in l for pid in pids)]
+    assert ours, listening
+    for line in ours:
+        local = line.split()[3]
+        assert local.startswith("127.0.0.1:"), line
+
+
+@pytest.mark.lab
+def test_the_client_runs_unprivileged_when_the_harness_is_root(lab):
+    if lab.mode != "embedded":
+        pytest.skip("checks the embedded lab's own processes")
+    if os.geteuid() != 0:
+        pytest.skip("the harness is not root: the client runs as the same user")
+    client = next(p for p in lab.procs if p.name.startswith("client"))
+    uid = int(next(l for l in Path(f"/proc/{client.popen.pid}/status").read_text().splitlines()
+                   if l.startswith("Uid:")).split()[1])
+    assert uid != 0
+
+
+# --------------------------------------------------------------------------------------
+# live: labs of their own (start, stop, failures)
+
+
+@pytest.mark.lab
+def test_teardown_leaves_no_process_and_no_directory(velociraptor_binary):
+    with EmbeddedLab(velociraptor_binary, clients=2) as lab:
+        pids = [p.popen.pid for p in lab.procs]
+        lab_dir = lab.dir
+        assert len(set(lab.client_ids)) == 2
+    assert not [p for p in pids if _pid_alive(p)]
+    assert not lab_dir.exists()
+
+
+@pytest.mark.lab
+def test_a_taken_port_is_refused_clearly_and_leaves_nothing(velociraptor_binary):
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    taken = holder.getsockname()[1]
+    try:
+        lab = EmbeddedLab(velociraptor_binary, ports=[taken, *free_ports(3)])
+        with pytest.raises(LabError, match=f"port 127.0.0.1:{taken} is already in use"):
+            lab.__enter__()
+        assert not lab.dir.exists() and not lab.procs
+    finally:
+        holder.close()
+
+
+@pytest.mark.lab
+def test_a_frontend_that_dies_at_start_fails_fast_with_its_log(velociraptor_binary, tmp_path):
+    broken = tmp_path / "velociraptor"
+    # a wrapper that generates configs like the real binary but cannot run a frontend
+    broken.write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = frontend ] && {{ echo 'boom: frontend refused'; exit 7; }}; done\n"
+                      f"exec {velociraptor_binary} \"$@\"\n")
+    broken.chmod(0o755)
+    lab = EmbeddedLab(broken, ready_timeout=60)
+    with pytest.raises(AssertionError) as info:
+        lab.__enter__()
+    text = str(info.value) + "".join(getattr(info.value, "__notes__", []))
+    assert "frontend" in text and "exited with code 7" in text and "boom: frontend refused" in text
+    assert not lab.dir.exists()
+
+
+def test_lab_cli_up_status_down(velociraptor_binary, tmp_path):
+    env = dict(os.environ, RAPTORSPEC_CACHE=str(tmp_path / "cache"), RAPTORSPEC_VELOCIRAPTOR=str(velociraptor_binary))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "support.lab", *args, "--json"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    up = cli("up")
+    assert up.returncode == 0, up.stderr
+    state = json.loads(up.stdout)
+    try:
+        assert Path(state["api_config"]).is_file()
+        status = cli("status")
+        assert status.returncode == 0 and json.loads(status.stdout)["running"] is True
+        with Oracle(state["api_config"]) as o:
+            assert [c["client_id"] for c in o.clients()] == state["client_ids"]
+    finally:
+        down = cli("down")
+    assert down.returncode == 0, down.stderr
+    assert not any(_pid_alive(p) for p in [state["supervisor_pid"], *state["pids"].values()])
+    assert not Path(state["dir"]).exists()
+    assert cli("status").returncode == 3
+
+
+# --------------------------------------------------------------------------------------
+# bad input, no lab needed
+
+
+def test_a_missing_binary_is_named(tmp_path):
+    with pytest.raises(ProvisionError, match="not found: .*nope"):
+        verify_binary(tmp_path / "nope")
+
+
+def test_a_corrupt_binary_is_refused(tmp_path):
+    bad = tmp_path / "velociraptor"
+    bad.write_bytes(b"\x7fELF garbage")
+    bad.chmod(0o755)
+    with pytest.raises(ProvisionError, match="does not run|broken"):
+        verify_binary(bad)
+
+
+def test_a_binary_without_server_plugins_is_refused(tmp_path):
+    fake = tmp_path / "velociraptor"
+    fake.write_text("#!/bin/sh\n[ \"$1\" = version ] && echo 'version: 0.77.2' && exit 0\necho '## info'\n")
+    fake.chmod(0o755)
+    with pytest.raises(ProvisionError, match="lacks server VQL plugins.*server_vql"):
+        verify_binary(fake)
+
+
+def test_a_missing_api_config_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="api_client.yaml"):
+        ExternalLab(tmp_path / "api_client.yaml")
+
+
+def test_a_malformed_api_config_is_refused_without_leaking_it(tmp_path):
+    path = tmp_path / "api_client.yaml"
+    path.write_text("ca_certificate: [unclosed\nclient_private_key: -----BEGIN PRIVATE KEY-----\nSECRET\n")
+    with pytest.raises(ValueError, match="not valid YAML") as info:
+        ExternalLab(path)
+    assert "SECRET" not in str(info.value)
+    path.write_text("name: x\n")
+    with pytest.raises(ValueError, match="lacks ca_certificate, client_cert, client_private_key"):
+        ExternalLab(path)
+
+
+def test_an_unreachable_external_lab_is_refused(tmp_path, velociraptor_binary):
+    api = _api_config_with_cert(tmp_path, days=30)
+    with pytest.raises(LabError, match="does not accept connections"):
+        ExternalLab(api).__enter__()
+
+
+def _self_signed(days: int) -> tuple[str, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "raptorspec-test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    not_after = now + dt.timedelta(days=days)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(min(now, not_after) - dt.timedelta(days=2)).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return pem, key_pem
+
+
+def _api_config_with_cert(tmp_path: Path, days: int) -> Path:
+    pem, key = _self_signed(days)
+    port = free_ports(1)[0]
+    path = tmp_path / "api_client.yaml"
+    path.write_text(yaml.safe_dump({"ca_certificate": pem, "client_cert": pem, "client_private_key": key,
+                                    "api_connection_string": f"127.0.0.1:{port}", "name": "t"}))
+    return path
+
+
+def test_an_expired_certificate_is_reported_with_a_hint():
+    pem, _ = _self_signed(days=-1)
+    with pytest.raises(certs.CertificateProblem) as info:
+        certs.check({"api_client.yaml client_cert": pem}, min_days=7, mode="external")
+    assert "client_cert" in str(info.value) and "EXPIRED" in str(info.value)
+    assert "reissue_certs" in str(info.value)
+
+
+def test_a_certificate_expiring_soon_is_reported():
+    pem, _ = _self_signed(days=3)
+    with pytest.raises(certs.CertificateProblem, match=r"in 2\.\d days|in 3\.0 days"):
+        certs.check({"Frontend.certificate": pem}, min_days=7, mode="embedded")
+    assert certs.check({"Frontend.certificate": pem}, min_days=1, mode="embedded")[0].days_left > 2
+
+
+def test_the_suite_stops_at_session_start_on_an_expired_external_cert(pytester, tmp_path):
+    api = _api_config_with_cert(tmp_path, days=-1)
+    pytester.makepyfile(test_x="def test_x(lab):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "support.plugin", "--lab", "external", "--api-config", str(api),
+                                           "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*Lab certificates need renewal*", "*EXPIRED*", "*Hint:*"])
+    assert result.ret != 0
+
+
+def test_docker_mode_without_docker_says_how_to_enable_it(monkeypatch, tmp_path):
+    from support.docker_lab import DockerUnavailable, Dockerd
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker, no dockerd
+    with pytest.raises(DockerUnavailable, match="apt-get install docker.io"):
+        Dockerd(tmp_path).ensure()
