@@ -24,6 +24,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -271,6 +272,7 @@ class EmbeddedLab:
         self.client_user = run_clients_as
         self.procs: list[_Proc] = []
         self.client_ids: list[str] = []
+        self.timings: dict[str, float] = {}  # seconds from start(): server_ready, clients_enrolled
         self._closed = False
 
     # -- Lab protocol --------------------------------------------------------------------
@@ -325,12 +327,14 @@ class EmbeddedLab:
         for port in (self.cfg.frontend_port, self.cfg.api_port, self.cfg.gui_port, self.cfg.monitoring_port):
             if port_in_use(port):
                 raise LabError(f"port 127.0.0.1:{port} is already in use; the lab needs it free")
+        t0 = time.monotonic()
         self.cfg.generate()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.dir)}
         self._spawn("frontend", [str(self.binary), "--config", str(self.cfg.server_config), "frontend", "-v",
                                  "--nobanner", "--disable-panic-guard"], self.dir / "frontend.log", env=env)
         wait_server_ready(self, self.cfg.frontend_port, self.cfg.ca_pem(), lambda: Oracle(self.api_config),
                           self.ready_timeout)
+        self.timings["server_ready"] = time.monotonic() - t0
         client_binary = self.binary
         if self.client_user:
             # the unprivileged client must be able to read its binary and config
@@ -348,6 +352,7 @@ class EmbeddedLab:
                                         "--nobanner"], cdir / "client.log", user=self.client_user, env=cenv, cwd=cdir)
         with Oracle(self.api_config) as oracle:
             self.client_ids = wait_enrolled(oracle, self.n_clients, self, self.enroll_timeout)
+        self.timings["clients_enrolled"] = time.monotonic() - t0
         self.write_state()
 
     def write_state(self) -> None:

@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine:
+#   make spec   run the living spec on an embedded lab (report: reports/living-doc/index.html)
+#   make test   run the project's own tests
+# Both create and use .venv; Velociraptor is built once from its Go module and cached
+# in ~/.cache/raptorspec (or $RAPTORSPEC_CACHE). Extra pytest arguments: SPEC_ARGS / TEST_ARGS.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: spec test venv sysdeps velociraptor lab-up lab-down bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+sysdeps:
+	bash scripts/sysdeps.sh
+
+velociraptor: venv
+	$(PY) -m support.provision
+
+spec: sysdeps velociraptor
+	$(PY) -m pytest features/ $(SPEC_ARGS)
+
+test: sysdeps velociraptor
+	$(PY) -m pytest tests/ $(TEST_ARGS)
+
+lab-up: velociraptor
+	$(PY) -m support.lab up
+
+lab-down: venv
+	$(PY) -m support.lab down
+
+bench: velociraptor
+	$(PY) -m bench.lab_boot
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

@@ -1,0 +1,97 @@
+"""How long the lab takes: provisioning (cached), server ready and client enrolled, embedded
+and docker. Prints the figures and keeps the last results in bench/results/lab_boot.json.
+
+    python -m bench.lab_boot [--runs 3] [--docker] [--cold]
+
+``--cold`` also builds Velociraptor from scratch into a temporary cache with empty Go module
+and build caches (minutes; downloads ~1.3 GB of modules) to measure cold provisioning.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from support.lab import EmbeddedLab
+from support.provision import ensure_binary, verify_binary
+
+RESULTS = Path(__file__).resolve().parent / "results" / "lab_boot.json"
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {"runs": len(values), "min_s": round(min(values), 2), "median_s": round(statistics.median(values), 2),
+            "max_s": round(max(values), 2)}
+
+
+def embedded(binary: Path, runs: int) -> dict:
+    ready, enrolled = [], []
+    for _ in range(runs):
+        with EmbeddedLab(binary) as lab:
+            ready.append(lab.timings["server_ready"])
+            enrolled.append(lab.timings["clients_enrolled"])
+    return {"server_ready": _summary(ready), "client_enrolled": _summary(enrolled)}
+
+
+def docker(runs: int) -> dict:
+    """Time a docker-mode session end to end (dockerd start if needed, image build, up, enroll)."""
+    root = Path(__file__).resolve().parent.parent
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "pytest", "tests/test_lab.py", "--lab", "docker", "-q",
+                               "-k", "enrolls_with_its_os_info", "--report", "none"], cwd=root,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            return {"error": proc.stdout[-2000:]}
+        times.append(time.monotonic() - t0)
+    return {"session_to_enrolled_and_down": _summary(times)}
+
+
+def cold() -> dict:
+    with tempfile.TemporaryDirectory(prefix="raptorspec-cold-") as tmp:
+        env = dict(os.environ, RAPTORSPEC_CACHE=f"{tmp}/cache", GOMODCACHE=f"{tmp}/gomod", GOCACHE=f"{tmp}/gocache")
+        env.pop("RAPTORSPEC_VELOCIRAPTOR", None)
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-m", "support.provision"], env=env, check=True)
+        took = time.monotonic() - t0
+        sizes = {d: subprocess.run(["du", "-sb", f"{tmp}/{d}"], capture_output=True, text=True).stdout.split()[0]
+                 for d in ("gomod", "gocache")}
+        subprocess.run(["chmod", "-R", "u+w", tmp])
+    return {"seconds": round(took, 1), "go_module_cache_bytes": int(sizes["gomod"]),
+            "go_build_cache_bytes": int(sizes["gocache"])}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--docker", action="store_true")
+    ap.add_argument("--cold", action="store_true")
+    args = ap.parse_args()
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    t0 = time.monotonic()
+    binary = ensure_binary()
+    verify_binary(binary)
+    results = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "binary": {"path": str(binary), "bytes": binary.stat().st_size},
+        "provision_cached_s": round(time.monotonic() - t0, 2),
+        "embedded": embedded(binary, args.runs),
+    }
+    results["docker"] = docker(1) if args.docker else previous.get("docker", "not measured (use --docker)")
+    results["provision_cold"] = cold() if args.cold else previous.get("provision_cold", "not measured (use --cold)")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
