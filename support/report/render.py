@@ -1,0 +1,279 @@
+"""One self-contained HTML page from a :class:`~support.report.model.Run`.
+
+Plain HTML and inline CSS, no script and nothing fetched: the file opens from disk in any
+browser. Every text is escaped here; it was masked when it entered the model.
+"""
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from .model import FeatureDoc, Run, ScenarioRun, StepDoc, anchor, clean, worst
+
+LABELS = {
+    "passed": "pass", "failed": "fail", "error": "error", "skipped": "skip", "xfailed": "xfail",
+    "xpassed": "xpass", "not run": "not run", "not covered": "not covered", "undefined": "undefined",
+}
+ICONS = {"passed": "✓", "failed": "✗", "undefined": "?", "not run": "–"}
+
+CSS = """
+:root { --pass:#1b7a3a; --pass-bg:#e3f4e8; --fail:#b3261e; --fail-bg:#fde7e5; --skip:#7a5b00;
+  --skip-bg:#fff4cc; --xfail:#6a3fa0; --xfail-bg:#efe6fa; --none:#6b6f76; --none-bg:#f1f2f4;
+  --ink:#1d2126; --muted:#5d646d; --line:#d9dde2; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+  margin: 0; background: #fafbfc; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; }
+h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 0; } h3 { font-size: 15px; margin: 0; }
+.meta { color: var(--muted); font-size: 12px; margin-bottom: 14px; } .meta code { font-size: 12px; }
+.summary { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0 22px; }
+.count { border-radius: 6px; padding: 6px 12px; border: 1px solid var(--line); background: #fff; }
+.count b { font-size: 18px; margin-right: 4px; }
+section.block { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 0 0 18px; }
+.legend { display: flex; gap: 6px; flex-wrap: wrap; margin: 8px 0 10px; font-size: 12px; }
+table { border-collapse: collapse; }
+table.matrix { font-size: 12.5px; }
+table.matrix th, table.matrix td { border: 1px solid var(--line); padding: 2px 8px; text-align: left; }
+table.matrix th.group { background: #eef1f4; font-weight: 600; padding-top: 5px; }
+table.matrix td.tool { font-family: ui-monospace, Menlo, Consolas, monospace; white-space: nowrap; }
+table.matrix td.cell { min-width: 120px; }
+table.matrix td.cell a { color: inherit; text-decoration: none; display: block; }
+.o { font-weight: 600; border-radius: 4px; padding: 0 6px; white-space: nowrap; }
+.o-passed { color: var(--pass); background: var(--pass-bg); }
+.o-failed, .o-error, .o-xpassed, .o-undefined { color: var(--fail); background: var(--fail-bg); }
+.o-skipped { color: var(--skip); background: var(--skip-bg); }
+.o-xfailed { color: var(--xfail); background: var(--xfail-bg); }
+.o-not-run, .o-not-covered { color: var(--none); background: var(--none-bg); font-weight: 400; }
+td.cell.o { border-radius: 0; } .counts { font-weight: 400; opacity: .8; margin-left: 4px; font-size: 11px; }
+.toc { columns: 2; font-size: 13px; margin: 6px 0 0; padding-left: 18px; }
+article.feature { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 0 0 18px; }
+.kw { color: #0b5cad; font-weight: 600; }
+.tags { font-size: 12px; color: #0b5cad; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.tags span { margin-right: 8px; }
+.file { color: var(--muted); font-size: 12px; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.narrative { white-space: pre-wrap; margin: 6px 0 10px 18px; color: #2d333a; }
+.background { margin: 8px 0 12px 18px; }
+.scenario { border-top: 1px solid var(--line); padding: 12px 0 4px 18px; margin-top: 10px; }
+.runs { margin: 4px 0 8px; display: flex; gap: 6px; flex-wrap: wrap; font-size: 12.5px; }
+table.steps { width: 100%; margin: 4px 0 6px; }
+table.steps td, table.steps th { padding: 2px 8px; vertical-align: top; border-bottom: 1px solid #eef0f2; }
+table.steps th { font-size: 11.5px; color: var(--muted); font-weight: 600; text-align: left; }
+table.steps td.k { width: 64px; text-align: right; color: #0b5cad; font-weight: 600; white-space: nowrap; }
+table.steps tr.bg td { color: var(--muted); } table.steps tr.bg td.k { color: #6f95c0; }
+table.steps td.r { width: 120px; white-space: nowrap; font-size: 12px; }
+.d { color: var(--muted); font-size: 11px; margin-left: 4px; }
+pre { background: #f5f6f8; border: 1px solid var(--line); border-radius: 5px; padding: 8px 10px; overflow-x: auto;
+  font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace; white-space: pre-wrap; word-break: break-word; margin: 4px 0; }
+table.data td { border: 1px solid var(--line); padding: 1px 6px; font-size: 12px; }
+.note { border-left: 4px solid var(--line); padding: 6px 10px; margin: 6px 0; background: #fcfcfd; }
+.note.failed, .note.error, .note.xpassed { border-color: var(--fail); } .note.skipped { border-color: #d4a900; }
+.note.xfailed { border-color: var(--xfail); } .note .why { margin: 2px 0; }
+details > summary { cursor: pointer; color: var(--muted); font-size: 12.5px; margin: 3px 0; }
+.call { margin: 4px 0 8px; } .call h4 { margin: 4px 0 2px; font-size: 12.5px; }
+.muted { color: var(--muted); }
+"""
+
+
+def e(text: Any) -> str:
+    """Escape for HTML (texts are masked again, cheaply, as a last guard)."""
+    return escape(clean(text), quote=True)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 0.0005:
+        return "<1 ms"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def badge(outcome: str, text: str | None = None) -> str:
+    css = outcome.replace(" ", "-")
+    return f'<span class="o o-{css}">{e(text if text is not None else LABELS.get(outcome, outcome))}</span>'
+
+
+def render_html(run: Run) -> str:
+    summary = run.summary()
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(run.title)}</title><style>{CSS}</style></head><body><main>",
+        f"<h1>{e(run.title)}</h1>",
+        f'<div class="meta">Generated {e(run.generated)} · <code>{e(run.command)}</code> · '
+        f'servers under test: {e(", ".join(run.suts))}</div>',
+        _summary(summary), _matrix(run), _contents(run),
+    ]
+    for key, feature in run.features.items():
+        parts.append(_feature(feature, [r for r in run.runs if r.feature == key], run))
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def _summary(summary: dict[str, int]) -> str:
+    items = [("features", "features", "none"), ("scenarios", "scenarios", "none"), ("total", "runs", "none")]
+    items += [(o, LABELS[o], o) for o in ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "not run")
+              if summary.get(o) or o in ("passed", "failed", "skipped", "xfailed")]
+    html = ['<div class="summary" id="summary">']
+    for key, label, outcome in items:
+        css = f"o-{outcome.replace(' ', '-')}" if outcome != "none" else ""
+        html.append(f'<span class="count {css}" data-count="{e(key)}"><b>{summary.get(key, 0)}</b>{e(label)}</span>')
+    html.append(f'<span class="count" data-count="coverage"><b>{summary["canonical_covered"]}/'
+                f'{summary["canonical_total"]}</b>canonical tools, resources and prompts covered</span></div>')
+    return "".join(html)
+
+
+def _matrix(run: Run) -> str:
+    matrix = run.matrix()
+    suts = run.suts
+    head = "".join(f"<th>{e(s)}</th>" for s in suts)
+    html = ['<section class="block" id="matrix"><h2>Coverage matrix: canonical tool × server under test</h2>',
+            '<div class="legend">' + "".join(badge(o) for o in
+                                             ("passed", "failed", "error", "xpassed", "xfailed", "skipped", "not run",
+                                              "not covered")) +
+            '<span class="muted">a cell shows the worst outcome of its scenarios; counts when more than one</span></div>',
+            f'<table class="matrix"><thead><tr><th>tool</th>{head}</tr></thead><tbody>']
+    for group, keys in run.matrix_groups():
+        html.append(f'<tr><th class="group" colspan="{len(suts) + 1}">{e(group)}</th></tr>')
+        for key in keys:
+            cells = []
+            for sut in suts:
+                cell = matrix[key][sut]
+                outcome = cell["outcome"]
+                counts = cell["counts"]
+                extra = ""
+                if sum(counts.values()) > 1:
+                    extra = ' <span class="counts">' + e(" · ".join(f"{n} {LABELS[o]}" for o, n in counts.items())) + "</span>"
+                text = e(LABELS[outcome]) + extra
+                if cell["anchor"]:
+                    text = f'<a href="#{cell["anchor"]}">{text}</a>'
+                cells.append(f'<td class="cell o o-{outcome.replace(" ", "-")}" data-tool="{e(key)}" '
+                             f'data-sut="{e(sut)}" data-outcome="{e(outcome)}">{text}</td>')
+            html.append(f'<tr><td class="tool">{e(key)}</td>{"".join(cells)}</tr>')
+    html.append("</tbody></table></section>")
+    return "".join(html)
+
+
+def _contents(run: Run) -> str:
+    items = []
+    for key, feature in run.features.items():
+        outcome = worst([r.outcome for r in run.runs if r.feature == key])
+        items.append(f'<li><a href="#{anchor(key)}">{e(feature.name)}</a> {badge(outcome)}</li>')
+    return f'<section class="block" id="contents"><h2>Features</h2><ul class="toc">{"".join(items)}</ul></section>'
+
+
+def _feature(feature: FeatureDoc, runs: list[ScenarioRun], run: Run) -> str:
+    html = [f'<article class="feature" id="{anchor(feature.key)}">']
+    if feature.tags:
+        html.append('<div class="tags">' + "".join(f"<span>{e(t)}</span>" for t in feature.tags) + "</div>")
+    html.append(f'<h2><span class="kw">{e(feature.keyword)}:</span> {e(feature.name)}</h2>')
+    html.append(f'<div class="file">{e(feature.key)}:{feature.line}</div>')
+    if feature.description.strip():
+        html.append(f'<div class="narrative">{e(_dedent(feature.description))}</div>')
+    if feature.background:
+        html.append('<div class="background"><h3><span class="kw">Background:</span></h3><table class="steps">')
+        for step in feature.background:
+            html.append(f'<tr><td class="k">{e(step.keyword)}</td><td>{_step_text(step)}</td></tr>')
+        html.append("</table></div>")
+    groups: dict[str, list[ScenarioRun]] = {}
+    for r in runs:
+        groups.setdefault(r.scenario, []).append(r)
+    for title, members in groups.items():
+        html.append(_scenario(feature, title, members, run.suts))
+    html.append("</article>")
+    return "".join(html)
+
+
+def _dedent(text: str) -> str:
+    return "\n".join(line.strip() for line in text.strip().splitlines())
+
+
+def _step_text(step: StepDoc) -> str:
+    html = e(step.text)
+    if step.docstring is not None:
+        html += f"<pre>{e(step.docstring)}</pre>"
+    if step.datatable:
+        rows = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in step.datatable)
+        html += f'<table class="data">{rows}</table>'
+    return html
+
+
+def _scenario(feature: FeatureDoc, title: str, runs: list[ScenarioRun], all_suts: list[str]) -> str:
+    runs = sorted(runs, key=lambda r: all_suts.index(r.sut) if r.sut in all_suts else len(all_suts))
+    first = runs[0]
+    html = [f'<section class="scenario" id="{anchor(feature.key, title)}">']
+    own_tags = [t for t in first.tags if t not in feature.tags]
+    if own_tags:
+        html.append('<div class="tags">' + "".join(f"<span>{e(t)}</span>" for t in own_tags) + "</div>")
+    html.append(f'<h3><span class="kw">{e(first.keyword)}:</span> {e(title)}</h3>')
+    html.append('<div class="runs">' + "".join(
+        f'<span data-sut="{e(r.sut)}">{e(r.sut)}: {badge(r.outcome)}<span class="d">{e(duration(r.duration))}</span></span>'
+        for r in runs) + "</div>")
+    if first.description.strip():
+        html.append(f'<div class="narrative">{e(_dedent(first.description))}</div>')
+    head = "".join(f'<th>{e(r.sut)}</th>' for r in runs)
+    html.append(f'<table class="steps"><tr><th></th><th></th>{head}</tr>')
+    for i, step in enumerate(first.steps):
+        cells = []
+        for r in runs:
+            s = r.steps[i] if i < len(r.steps) else StepDoc(keyword="", text="")
+            icon = ICONS.get(s.outcome, "")
+            cells.append(f'<td class="r">{badge(s.outcome, f"{icon} {LABELS.get(s.outcome, s.outcome)}")}'
+                         f'<span class="d">{e(duration(s.duration))}</span></td>')
+        css = ' class="bg" title="from the Background"' if step.background else ""
+        html.append(f'<tr{css}><td class="k">{e(step.keyword)}</td><td>{_step_text(step)}</td>{"".join(cells)}</tr>')
+    html.append("</table>")
+    for r in runs:
+        html.append(_notes(r))
+    html.append("</section>")
+    return "".join(html)
+
+
+def _notes(r: ScenarioRun) -> str:
+    """What a reader needs beyond the step table: reasons, the failure, the MCP exchange."""
+    html = []
+    troubled = r.outcome in ("failed", "error", "xpassed", "xfailed")
+    if r.outcome in ("failed", "error", "xpassed", "xfailed", "skipped"):
+        html.append(f'<div class="note {e(r.outcome)}" data-sut="{e(r.sut)}"><b>{e(r.sut)}</b> {badge(r.outcome)}')
+        if r.reason and r.outcome in ("skipped", "xfailed", "xpassed"):
+            html.append(f'<div class="why">Reason: {e(r.reason)}</div>')
+        failed_step = next((s for s in r.steps if s.outcome in ("failed", "undefined")), None)
+        if failed_step is not None:
+            html.append(f'<div class="why">Step: <span class="kw">{e(failed_step.keyword)}</span> {e(failed_step.text)}</div>')
+        if r.message and r.outcome != "skipped":
+            html.append(f'<pre class="failure">{e(r.message)}</pre>')
+        if r.traceback and r.traceback.strip() != r.message.strip():
+            html.append(f"<details><summary>Traceback</summary><pre>{e(r.traceback)}</pre></details>")
+        html.append(_transcript(r, open_=troubled))
+        html.append("</div>")
+    elif r.transcript:
+        html.append(f'<div data-sut="{e(r.sut)}">{_transcript(r, open_=False)}</div>')
+    return "".join(html)
+
+
+def _transcript(r: ScenarioRun, open_: bool) -> str:
+    if not r.transcript:
+        return ""
+    calls = []
+    for n, call in enumerate(r.transcript, 1):
+        request = call.get("request")
+        name = request.get("name", "") if isinstance(request, dict) else ""
+        seconds = call.get("seconds")
+        took = duration(seconds) if isinstance(seconds, (int, float)) else ""
+        calls.append(f'<div class="call"><h4>{n}. {e(call.get("method", ""))} {e(name)}'
+                     f'<span class="d">{e(took)}</span></h4>'
+                     f"<div>Sent</div><pre>{e(_json(request))}</pre>")
+        if call.get("error"):
+            calls.append(f"<div>Error</div><pre>{e(_json(call.get('error')))}</pre>")
+        calls.append(f"<div>Answered</div><pre>{e(_json(call.get('reply')))}</pre></div>")
+    summary = f"What {e(r.sut)} was sent and answered ({len(r.transcript)} MCP call{'s' if len(r.transcript) != 1 else ''})"
+    return f'<details class="transcript"{" open" if open_ else ""}><summary>{summary}</summary>{"".join(calls)}</details>'
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
