@@ -2,6 +2,10 @@
 they are visible only where loaded as plugins)."""
 from pathlib import Path
 
+import pytest
+
+pytest.register_assert_rewrite("support", "steps")
+
 _STEPS = sorted(p.stem for p in (Path(__file__).parent / "steps").glob("*.py") if not p.stem.startswith("_"))
 
 pytest_plugins = [

@@ -1,0 +1,126 @@
+"""The frame of the living spec, driven the way pytest-bdd tests itself: a tiny feature and
+steps in a pytester dir, with our plugin. Tags become marks, unknown tags and unbound steps
+fail naming the file and line, a malformed feature names its line, steps stream as Gherkin."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+FEATURE = """\
+@tool:label_client
+Feature: Label a client
+  Scenario: A label I add is there
+    Given a client
+    When I add a label
+    Then the label is there
+
+  @security @os:linux
+  Scenario: Quotes do not widen a search
+    Given a client
+    Then the label is there
+"""
+
+STEPS = """\
+from pytest_bdd import given, when, then, scenarios
+
+scenarios("features")
+
+@given("a client")
+def _():
+    pass
+
+@when("I add a label")
+def _():
+    pass
+
+@then("the label is there")
+def _():
+    pass
+"""
+
+
+@pytest.fixture
+def spec(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini(textwrap.dedent("""\
+        [pytest]
+        addopts = --strict-markers -p support.plugin
+        markers =
+            tool(name): canonical tool
+            os(name): os
+            slow: slow
+            destructive: destructive
+            security: security
+            bad_input: bad input
+            raptorspec_unknown_tag(tag): internal
+        """))
+    pytester.mkdir("features")
+    return pytester
+
+
+def test_tags_become_marks_and_select_by_tool(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE)
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest("-m", "tool(name='label_client') and security")
+    result.assert_outcomes(passed=1, deselected=1)
+    result = spec.runpytest("-m", "os(name='linux')")
+    result.assert_outcomes(passed=1, deselected=1)
+
+
+def test_steps_stream_as_gherkin(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE)
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*Feature: Label a client*",
+        "*Scenario: A label I add is there*",
+        "*Given a client  (passed, *s)*",
+        "*When I add a label  (passed, *s)*",
+        "*Then the label is there  (passed, *s)*",
+    ])
+
+
+def test_an_unknown_tag_fails_collection_naming_file_and_line(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("@security", "@securty"))
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest()
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*label.feature:9: unknown tag @securty*"])
+
+
+def test_an_unknown_tool_tag_fails_collection(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("@tool:label_client", "@tool:label_clients"))
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest()
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*label.feature:*unknown tag @tool:label_clients*"])
+
+
+def test_an_unbound_step_fails_naming_the_feature_and_line(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("Then the label is there\n\n", "Then nothing binds me\n\n"))
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*NOT BOUND*label.feature:6*",
+        "*Step definition is not found: Then \"nothing binds me\"*Line 6*",
+    ])
+
+
+def test_a_malformed_feature_names_its_line(spec):
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("  Scenario: Quotes", "  Scenari Quotes"))
+    spec.makepyfile(test_spec=STEPS)
+    result = spec.runpytest()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*Line number: 9*", "*Scenari Quotes*", "*File: *label.feature*"])
+
+
+def test_the_real_spec_collects_under_strict_markers(pytestconfig):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features/", "--collect-only", "-q", "--report", "none"],
+                          cwd=pytestconfig.rootpath, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert " tests collected" in proc.stdout or "test" in proc.stdout.splitlines()[-1], proc.stdout[-500:]
