@@ -164,7 +164,9 @@ class LabConfig:
         server_yaml = run_checked([str(self.binary), "config", "generate", "--merge", merge], "generating the server config")
         if "Frontend" not in server_yaml:
             raise LabError(f"`config generate` printed no server config:\n{server_yaml[-500:]}")
-        self.server_config.write_text(server_yaml)
+        server_doc = yaml.safe_load(server_yaml)
+        reissue_frontend_cert(server_doc)
+        self.server_config.write_text(yaml.safe_dump(server_doc, sort_keys=False))
         self.server_config.chmod(0o600)
         client_yaml = run_checked([str(self.binary), "--config", str(self.server_config), "config", "client"],
                                   "generating the client config")
@@ -194,6 +196,48 @@ class LabConfig:
 
     def ca_pem(self) -> str:
         return yaml.safe_load(self.api_config.read_text())["ca_certificate"]
+
+
+def reissue_frontend_cert(server_doc: dict[str, Any], days: int = 365) -> None:
+    """Re-issue the frontend/API certificate, signed by the lab's CA, naming 127.0.0.1 and
+    localhost besides ``VelociraptorServer``.
+
+    Velociraptor's own certificate names only ``VelociraptorServer``; a gRPC client that does
+    not override the TLS target name (megaraptor-mcp, for one) then cannot reach an API on
+    127.0.0.1 at all. The lab names the address it is reached on, as a deployment behind a
+    real name would; clients still verify ``VelociraptorServer`` as before.
+    """
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ca_cert = x509.load_pem_x509_certificate(server_doc["Client"]["ca_certificate"].encode())
+    ca_key = serialization.load_pem_private_key(server_doc["CA"]["private_key"].encode(), password=None)
+    old = x509.load_pem_x509_certificate(server_doc["Frontend"]["certificate"].encode())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(old.subject).issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("VelociraptorServer"), x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True, content_commitment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH,
+                                              x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_doc["Frontend"]["certificate"] = cert.public_bytes(serialization.Encoding.PEM).decode()
+    server_doc["Frontend"]["private_key"] = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
 
 
 def wait_server_ready(lab: "Lab", port: int, ca_pem: str, oracle_factory, timeout: float) -> None:

@@ -269,3 +269,20 @@ def test_docker_mode_without_docker_says_how_to_enable_it(monkeypatch, tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker, no dockerd
     with pytest.raises(DockerUnavailable, match="apt-get install docker.io"):
         Dockerd(tmp_path).ensure()
+
+
+@pytest.mark.lab
+def test_the_api_answers_clients_that_verify_the_address_they_dial(lab):
+    """The lab's API cert names 127.0.0.1 and localhost too, so a gRPC client that does not
+    override the TLS target name (as megaraptor-mcp does not) still connects."""
+    import grpc
+    from pyvelociraptor import api_pb2, api_pb2_grpc
+
+    cfg = yaml.safe_load(Path(lab.api_config).read_text())
+    creds = grpc.ssl_channel_credentials(cfg["ca_certificate"].encode(), cfg["client_private_key"].encode(),
+                                         cfg["client_cert"].encode())
+    with grpc.secure_channel(cfg["api_connection_string"], creds) as channel:
+        stub = api_pb2_grpc.APIStub(channel)
+        req = api_pb2.VQLCollectorArgs(max_wait=1, Query=[api_pb2.VQLRequest(VQL="SELECT 1 AS one FROM scope()")])
+        rows = [row for r in stub.Query(req, timeout=20) if r.Response for row in json.loads(r.Response)]
+    assert rows == [{"one": 1}]
