@@ -1,0 +1,224 @@
+"""megaraptor-mcp 0.1.0: the canonical contract (../shared/contracts/megaraptor-mcp-tools.md).
+
+Not on PyPI: run it with ``--sut megaraptor --sut-command "python -m megaraptor_mcp"`` (or
+the path of its venv, or of its ``megaraptor-mcp`` script). It reads the lab's
+``api_client.yaml`` from ``VELOCIRAPTOR_CONFIG_PATH`` and needs ``mcp<2``.
+
+Every canonical tool, resource and prompt maps 1:1 with the same arguments. Replies are one
+JSON text; failures handled inside a tool come as ``{"error", "hint"}`` with isError false.
+
+Connection: its gRPC channel sets no ``ssl_target_name_override``, so it verifies the API
+certificate against the host of ``api_connection_string``. Velociraptor issues that
+certificate to ``VelociraptorServer``; with an address like ``127.0.0.1:8001`` every call
+fails "Hostname Verification Check failed" (reported as ``grpc_status: UNAVAILABLE``),
+unless the lab's certificate names the address it is reached on. The suite's embedded and
+docker labs issue their API certificate for 127.0.0.1 and localhost too
+(support.lab.reissue_frontend_cert), so it connects there; against an external lab with
+Velociraptor's stock certificate it cannot.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from support.sut.profiles import Profile, ToolMap, reader, text_reader, user_command
+
+_ROWS = reader(rows=True)
+_PLAIN = reader()
+
+_TOOLS: dict[str, ToolMap] = {
+    # clients
+    "list_clients": ToolMap("list_clients", read=_ROWS),
+    "get_client_info": ToolMap("get_client_info", read=_PLAIN),
+    "label_client": ToolMap("label_client", read=_PLAIN),
+    "quarantine_client": ToolMap("quarantine_client", read=reader(flow=True)),
+    # artifacts
+    "list_artifacts": ToolMap("list_artifacts", read=_ROWS),
+    "get_artifact": ToolMap("get_artifact", read=_PLAIN),
+    "collect_artifact": ToolMap("collect_artifact", read=reader(flow=True)),
+    # hunts
+    "create_hunt": ToolMap("create_hunt", read=reader(hunt=True)),
+    "list_hunts": ToolMap("list_hunts", read=_ROWS),
+    "get_hunt_results": ToolMap("get_hunt_results", read=reader(rows="results", hunt=True)),
+    "modify_hunt": ToolMap("modify_hunt", read=reader(hunt=True)),
+    # flows
+    "list_flows": ToolMap("list_flows", read=_ROWS),
+    "get_flow_results": ToolMap("get_flow_results", read=reader(rows="results", flow=True)),
+    "get_flow_status": ToolMap("get_flow_status", read=reader(flow=True)),
+    "cancel_flow": ToolMap("cancel_flow", read=reader(flow=True)),
+    # VQL
+    "run_vql": ToolMap("run_vql", read=reader(rows="results")),
+    "vql_help": ToolMap("vql_help", read=text_reader()),
+}
+# deployment: 18 tools, same names and arguments; YAML/markdown successes read as text
+for _name in (
+    "deploy_server", "deploy_server_docker", "deploy_server_cloud", "get_deployment_status",
+    "destroy_deployment", "generate_agent_installer", "create_offline_collector",
+    "generate_gpo_package", "generate_ansible_playbook", "deploy_agents_winrm", "deploy_agents_ssh",
+    "generate_server_config", "generate_api_credentials", "rotate_certificates",
+    "validate_deployment", "export_deployment_docs",
+):
+    _TOOLS[_name] = ToolMap(_name, read=_PLAIN)
+_TOOLS["list_deployments"] = ToolMap("list_deployments", read=reader(rows="deployments"))
+_TOOLS["check_agent_deployment"] = ToolMap("check_agent_deployment", read=_PLAIN)
+
+_RESOURCES = [
+    "velociraptor://clients", "velociraptor://clients/{client_id}",
+    "velociraptor://hunts", "velociraptor://hunts/{hunt_id}", "velociraptor://hunts/{hunt_id}/results",
+    "velociraptor://artifacts", "velociraptor://artifacts/{artifact_name}",
+    "velociraptor://server-info",
+    "velociraptor://deployments", "velociraptor://deployments/{deployment_id}",
+]
+_PROMPTS = [
+    "investigate_endpoint", "threat_hunt", "triage_incident", "malware_analysis",
+    "lateral_movement", "rapid_ir_deployment", "deploy_and_triage", "offline_collection_kit",
+]
+
+
+class Megaraptor(Profile):
+    name: ClassVar[str] = "megaraptor"
+    summary: ClassVar[str] = "megaraptor-mcp 0.1.0 (the canonical contract; bring your own install)"
+    requirements: ClassVar[tuple[str, ...] | None] = None
+    tools: ClassVar[dict[str, ToolMap]] = _TOOLS
+    resources: ClassVar[dict[str, str]] = {uri: uri for uri in _RESOURCES}
+    prompts: ClassVar[dict[str, str]] = {p: p for p in _PROMPTS}
+    # Read from its source (tools/*.py, client.py) against Velociraptor 0.77.2's: its VQL
+    # client reads only resp.Response, so a VQL error is an empty success.
+    known_defects: ClassVar[dict[str, str]] = {
+        "run_vql::Broken VQL is reported, not answered with nothing":
+            "its pre-check refuses 'SELEKT …' with 'VQL query must contain a SELECT statement', not naming the query",
+        "run_vql::A query on a plugin that does not exist is reported":
+            "VelociraptorClient.query drops the query log: an unknown plugin gives row_count 0, not an error",
+        "run_vql::Variables I pass reach the query":
+            "env values are sent JSON-encoded (json.dumps): a string arrives wrapped in quotes",
+        "run_vql::A variable holding quotes and VQL stays a value":
+            "env values are sent JSON-encoded (json.dumps): a string arrives wrapped in quotes",
+        "get_hunt_results::Results of a hunt that does not exist are refused":
+            "hunt_results() of an unknown hunt logs an error that the client drops: result_count 0, no error",
+        "modify_hunt::Starting a hunt that does not exist is refused":
+            "hunt_update() on an unknown hunt logs an error that the client drops: status success",
+        "create_hunt::A hunt I create paused waits in Velociraptor as I described it":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "create_hunt::The server tells me the id of the hunt it created":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): replies "
+            "hunt_id '' - it reads hunt_id from hunt()'s result, which names it HuntId",
+        "create_hunt::A hunt for an artifact Velociraptor does not know is refused":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): an unknown "
+            "artifact gives 'Unexpected error during hunt creation', which does not say what is missing",
+        "list_hunts":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "get_hunt_results":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "modify_hunt::Starting a hunt sets it running and offers it to my client":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
+            "hunt_update(state='RUNNING'), which Velociraptor 0.77.2 refuses ('Unexpected arg state'), and "
+            "answers status success; the hunt stays PAUSED",
+        "modify_hunt::Stopping a running hunt stops it":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
+            "hunt_update(state='STOPPED'), refused by Velociraptor ('Unexpected arg state'); the hunt stays "
+            "RUNNING",
+        "modify_hunt::Pausing a running hunt keeps it from running":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
+            "hunt_update(state='PAUSED'), refused by Velociraptor ('Unexpected arg state'); the hunt stays "
+            "RUNNING",
+        "quarantine_client":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it collects "
+            "Windows.Remediation.Quarantine whatever the client's OS (a linux client gets no "
+            "Linux.Remediation.Quarantine), adds no Quarantine label, and answers 'initiated' for an unknown "
+            "client",
+        "resource:velociraptor://clients":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://clients/{client_id}":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://hunts":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://hunts/{hunt_id}":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://hunts/{hunt_id}/results":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://hunts/{hunt_id}/results::The results page of a hunt that does not exist answers not found":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): an unknown "
+            "hunt's results page is an empty success ({\"count\": 0, \"results\": []})",
+        "resource:velociraptor://artifacts":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://artifacts/{artifact_name}":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://server-info":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'",
+        "resource:velociraptor://server-info::The server information gives Velociraptor's version":
+            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
+            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
+            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it asks "
+            "server_version(), which Velociraptor 0.77.2 does not have: the page says version 'unknown'",
+        "resource:velociraptor://deployments":
+            "without the optional [deployment] extra, deployers/docker_deployer.py evaluates the annotation "
+            "docker.DockerClient at import: NameError \"name 'docker' is not defined\", not the ImportError the "
+            "page handles",
+        "resource:velociraptor://deployments/{deployment_id}":
+            "without the optional [deployment] extra, deployers/docker_deployer.py evaluates the annotation "
+            "docker.DockerClient at import: NameError \"name 'docker' is not defined\", not the ImportError the "
+            "page handles",
+        "prompt:investigate_endpoint::The endpoint investigation prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.Registry.Run, which Velociraptor 0.77.2 does not have",
+        "prompt:threat_hunt::The threat hunt prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.Search.YARA, Windows.Detection.ProcessHollowing, Windows.Network.Connections and "
+            "Windows.Registry.Persistence, which Velociraptor 0.77.2 does not have",
+        "prompt:triage_incident::The incident triage prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.KapeFiles.Targets and Windows.Detection.Autoruns, which Velociraptor 0.77.2 does "
+            "not have",
+        "prompt:malware_analysis::The malware analysis prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.Forensics.FileFinder and Windows.Forensics.HashFiles, which Velociraptor 0.77.2 "
+            "does not have",
+        "prompt:rapid_ir_deployment::The rapid IR deployment prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.Detection.Autoruns, which Velociraptor 0.77.2 does not have",
+        "prompt:rapid_ir_deployment::The rapid IR deployment prompt needs the number of endpoints":
+            "target_count and environment have defaults ('unknown', 'mixed') in prompts.py: the prompt renders "
+            "without them, though the contract makes them required",
+        "prompt:deploy_and_triage::The deploy and triage prompt recommends only artifacts Velociraptor has":
+            "recommends Windows.Detection.Ransomware and Windows.Detection.Autoruns, which Velociraptor 0.77.2 "
+            "does not have",
+    }
+
+    def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
+                ) -> tuple[list[str], dict[str, str]]:
+        argv = user_command(self.name, sut_command, module="megaraptor_mcp")
+        return argv, {"VELOCIRAPTOR_CONFIG_PATH": str(api_config)}
+
+
+PROFILE = Megaraptor()

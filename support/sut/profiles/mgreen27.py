@@ -1,0 +1,78 @@
+"""iflow-mcp-mgreen27-mcp-velociraptor 0.1.0 (PyPI; a repackaged mgreen27/mcp-velociraptor).
+
+Launch: ``python -m mcp_velociraptor`` (its console script ``mcp_velociraptor`` cannot
+start: it calls the FastMCP object, "TypeError: 'FastMCP' object is not callable"). It reads
+``VELOCIRAPTOR_API_CONFIG`` at import; a missing file is not an error at start — every call
+then fails with "Stub not initialized". Built on ``mcp.server.fastmcp``: needs ``mcp<2``.
+
+Replies: tools declared ``-> str`` return strings ("Failed to start collection: …",
+"No results found after multiple retries…"), but on *success* they return a dict or a list,
+which FastMCP's output validation turns into ``isError: true`` ("validation error for
+…Output"). ``velociraptor_api.run_vql_query`` does ``print(request)`` on stdout, which is the
+MCP stream: block-buffered, it bursts into the protocol every ~8 KiB (about 35 calls), and
+the session then fails with "the server wrote non-protocol output".
+
+Mapped: collect_artifact (one artifact, parameters as its ``k='v',…`` string),
+get_flow_results (``get_collection_results`` with one status check and no wait). Not
+mapped: everything else — it has no list/get of clients by id (``client_info`` looks a
+hostname up), no run_vql, and ``list_windows_artifacts`` lists Windows artifacts only.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, ClassVar
+
+from support.sut.base import Unsupported
+from support.sut.install import venv_bin
+from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifact, user_command, vql_kv_string
+
+NAME = "iflow-mcp-mgreen27-mcp-velociraptor"
+_ERRORS = re.compile(r"^(Failed to |Error |No results found)")
+
+
+def _collect(kw: dict[str, Any]) -> dict[str, Any]:
+    lacks("collect_artifact", kw, "timeout", sut=NAME)
+    artifact, params = single_artifact("collect_artifact", kw, NAME)
+    return {"client_id": kw["client_id"], "artifact": artifact, "parameters": vql_kv_string(params)}
+
+
+def _flow_results(kw: dict[str, Any]) -> dict[str, Any]:
+    lacks("get_flow_results", kw, "limit", sut=NAME)
+    if not kw.get("artifact"):
+        raise Unsupported(f"SUT {NAME} needs the artifact name to read a flow's results")
+    # One status check, no sleeping: the canonical tool reads results, it does not wait.
+    return {"client_id": kw["client_id"], "flow_id": kw["flow_id"], "artifact": kw["artifact"],
+            "max_retries": 1, "retry_delay": 0}
+
+
+class Mgreen27(Profile):
+    name: ClassVar[str] = NAME
+    summary: ClassVar[str] = "iflow-mcp-mgreen27-mcp-velociraptor 0.1.0 (PyPI, FastMCP on mcp 1.x)"
+    requirements: ClassVar[tuple[str, ...] | None] = (
+        "iflow-mcp-mgreen27-mcp-velociraptor==0.1.0",
+        "mcp==1.30.0",
+        "pyvelociraptor==0.1.14",
+    )
+    tools: ClassVar[dict[str, ToolMap]] = {
+        "collect_artifact": ToolMap("collect_artifact", _collect, reader(flow=True, error_text=_ERRORS),
+                                    note="one artifact per call; always urgent"),
+        "get_flow_results": ToolMap("get_collection_results", _flow_results,
+                                    reader(rows=True, flow=True, error_text=_ERRORS), note="needs artifact"),
+    }
+    known_defects: ClassVar[dict[str, str]] = {
+        "collect_artifact": "declared -> str but returns a dict on success: FastMCP reports the started collection as isError",
+        "get_flow_results": "declared -> str but returns a list of rows: FastMCP reports the results as isError",
+    }
+
+    def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
+                ) -> tuple[list[str], dict[str, str]]:
+        if sut_command:
+            argv = user_command(self.name, sut_command, module="mcp_velociraptor")
+        else:
+            assert venv is not None, f"SUT {self.name} needs its venv"
+            argv = [str(venv_bin(venv, "python")), "-m", "mcp_velociraptor"]
+        return argv, {"VELOCIRAPTOR_API_CONFIG": str(api_config)}
+
+
+PROFILE = Mgreen27()

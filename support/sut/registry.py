@@ -1,0 +1,119 @@
+"""Which servers under test a run uses, and their profiles.
+
+Options (added by :mod:`support.sut.plugin`):
+
+- ``--sut NAME`` (repeatable): run every scenario against each named SUT.
+- ``--sut all``: every profile whose server can be had — the three PyPI servers always
+  (installed on demand into their own venvs), megaraptor only when ``--sut-command`` says
+  how to start it.
+- ``--sut-command "CMD"``: the command line of a server the suite does not install. With
+  ``--sut megaraptor`` it starts megaraptor-mcp (``"python -m megaraptor_mcp"`` or the path
+  of its venv); with ``--sut-profile path/to/profile.py`` any other stdio MCP server, mapped
+  by that file's ``PROFILE``. Given with one PyPI ``--sut`` only, it replaces the suite's own
+  install of that server (to test your checkout of it).
+
+**Default, when no --sut is given: the three PyPI SUTs** (velociraptor-mcp-server,
+iflow-mcp-mgreen27-mcp-velociraptor, iflow-mcp-socfortress-velociraptor-mcp-server), so a
+newcomer's first run shows the whole matrix, each column a real server, with no setup
+beyond network access to PyPI. When ``--sut-command`` is given without ``--sut``, the run
+uses megaraptor with that command (or the ``--sut-profile`` SUT).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shlex
+from pathlib import Path
+from typing import Any
+
+from support.sut.profiles import Profile
+from support.sut.profiles.megaraptor import PROFILE as MEGARAPTOR
+from support.sut.profiles.mgreen27 import PROFILE as MGREEN27
+from support.sut.profiles.socfortress import PROFILE as SOCFORTRESS
+from support.sut.profiles.velociraptor_mcp_server import PROFILE as VELOCIRAPTOR_MCP_SERVER
+
+PROFILES: dict[str, Profile] = {
+    p.name: p for p in (MEGARAPTOR, VELOCIRAPTOR_MCP_SERVER, MGREEN27, SOCFORTRESS)
+}
+PYPI_SUTS: tuple[str, ...] = tuple(name for name, p in PROFILES.items() if p.installable)
+
+
+class SutConfigError(ValueError):
+    """The --sut options do not name a runnable set of servers."""
+
+
+def get_profile(name: str) -> Profile:
+    """The profile of a SUT by name (also the name of a profile loaded with --sut-profile)."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise SutConfigError(f"unknown SUT {name!r}; known: {', '.join(PROFILES)}") from None
+
+
+def load_profile_file(path: str | Path) -> Profile:
+    """Load ``PROFILE`` from a profile module given by path, and register it by its name."""
+    path = Path(path)
+    if not path.is_file():
+        raise SutConfigError(f"--sut-profile {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"raptorspec_sut_profile_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    profile = getattr(module, "PROFILE", None)
+    if not isinstance(profile, Profile) or not profile.name:
+        raise SutConfigError(f"--sut-profile {path}: defines no PROFILE (a named support.sut.profiles.Profile)")
+    PROFILES[profile.name] = profile
+    return profile
+
+
+def sut_command(config: Any) -> list[str] | None:
+    """The --sut-command, split like a shell would (None when not given)."""
+    raw = _opt(config, "sut_command")
+    return shlex.split(raw) if raw else None
+
+
+def resolve_suts(config: Any) -> list[str]:
+    """The SUT names of this run, in a stable order (see the module docstring)."""
+    asked: list[str] = [n for item in (_opt(config, "sut") or []) for n in item.split(",") if n.strip()]
+    asked = [n.strip() for n in asked]
+    command = _opt(config, "sut_command")
+    profile_file = _opt(config, "sut_profile")
+    custom = load_profile_file(profile_file).name if profile_file else None
+    if custom and not command:
+        raise SutConfigError(f"--sut-profile {profile_file} needs --sut-command (how to start that server)")
+
+    if not asked:
+        if command:
+            return [custom or MEGARAPTOR.name]
+        return list(PYPI_SUTS)
+
+    names: list[str] = []
+    for name in asked:
+        if name == "all":
+            names += list(PYPI_SUTS)
+            if command:
+                names.append(custom or MEGARAPTOR.name)
+            continue
+        profile = get_profile(name)
+        if not profile.installable and not command:
+            raise SutConfigError(
+                f"SUT {name} is not installed by the suite: add --sut-command, e.g. "
+                f'--sut {name} --sut-command "python -m megaraptor_mcp"'
+            )
+        names.append(name)
+    unique = list(dict.fromkeys(names))
+    needs_command = [n for n in unique if not PROFILES[n].installable]
+    if len(needs_command) > 1:
+        raise SutConfigError(f"one --sut-command cannot start {', '.join(needs_command)}; run them separately")
+    return unique
+
+
+def _opt(config: Any, name: str) -> Any:
+    if hasattr(config, "getoption"):
+        try:
+            return config.getoption(name)
+        except ValueError:
+            return None
+    if isinstance(config, dict):
+        return config.get(name)
+    return getattr(config, name, None)
