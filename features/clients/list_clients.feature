@@ -1,0 +1,52 @@
+@tool:list_clients
+Feature: List and search the enrolled clients
+  As an analyst scoping an incident
+  I want to see which endpoints are enrolled, and find them by name or label
+  So that I know which machines I can investigate
+
+  Background:
+    Given an enrolled linux client
+
+  Scenario: The clients listed are the clients Velociraptor knows
+    When I list the clients
+    Then the server under test reports success
+    And the clients listed are the clients Velociraptor knows
+    And each client listed has the hostname and OS Velociraptor shows for it
+
+  Scenario: A search by hostname finds the client and no other host
+    When I search for clients by the client's hostname
+    Then the client is among the clients listed
+    And only clients with the client's hostname are listed
+
+  Scenario: A search by label lists exactly the clients carrying it
+    Given the client has the label "scope-a"
+    And 2 more clients carry the label "scope-a"
+    When I search for clients labelled "scope-a"
+    Then the clients listed are the 3 Velociraptor finds labelled "scope-a"
+
+  Scenario: A limit caps how many clients a search lists
+    Given the client has the label "scope-b"
+    And 2 more clients carry the label "scope-b"
+    When I search for at most 1 client labelled "scope-b"
+    Then exactly 1 client is listed, of those Velociraptor finds labelled "scope-b"
+
+  Scenario: A search that matches nothing lists no client
+    When I search for clients matching "raptorspec-no-such-host"
+    Then the server under test lists no client
+
+  @security
+  Scenario Outline: A client search holding quotes or VQL cannot widen the list
+    When I search for clients matching "<search>"
+    Then the server under test lists no client
+
+    Examples:
+      | search                              |
+      | x' OR 1=1 --                        |
+      | x" OR TRUE OR "                     |
+      | x') OR (1=1                         |
+      | x'; SELECT * FROM clients() --      |
+
+  @security
+  Scenario: The list of clients carries no key material
+    When I list the clients
+    Then the reply carries no key material from the lab

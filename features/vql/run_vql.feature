@@ -1,0 +1,45 @@
+@tool:run_vql
+Feature: Run VQL on the server
+  As an analyst with a question no artifact answers
+  I want to run my own VQL query
+  So that I get exactly what Velociraptor answers to it
+
+  Scenario Outline: A query returns what Velociraptor returns: <what>
+    Given the query "<query>"
+    When I run the query
+    Then the server under test reports success
+    And its rows equal the rows Velociraptor returns for it
+
+    Examples:
+      | what                 | query                                                                                   |
+      | the clients          | SELECT client_id, os_info.hostname AS hostname FROM clients()                           |
+      | artifact names       | SELECT name, type FROM artifact_definitions() WHERE name =~ '^Linux.Sys.' ORDER BY name     |
+      | a computed row       | SELECT 6 * 7 AS answer, format(format='%v-%v', args=['raptor', 'spec']) AS word FROM scope() |
+
+  Scenario: Variables I pass reach the query
+    Given the query "SELECT Greeting AS word FROM scope()" with "Greeting" set to "raptorspec"
+    When I run the query
+    Then its rows equal the rows Velociraptor returns for it
+
+  Scenario: A row cap returns the first rows only
+    Given the query "SELECT _value AS n FROM range(start=0, end=50)"
+    When I run the query keeping at most 10 rows
+    Then it returns exactly 10 rows, the first Velociraptor returns for it
+
+  @bad_input
+  Scenario: Broken VQL is reported, not answered with nothing
+    When I run the VQL "SELEKT * FROM nowhere()"
+    Then the server under test reports an error that names "SELEKT"
+    And it does not report an empty result as success
+
+  @bad_input
+  Scenario: A query on a plugin that does not exist is reported
+    When I run the VQL "SELECT * FROM raptorspec_no_such_plugin()"
+    Then the server under test reports an error that names "raptorspec_no_such_plugin"
+    And it does not report an empty result as success
+
+  @security
+  Scenario: A variable holding quotes and VQL stays a value
+    Given the query "SELECT Greeting AS word FROM scope()" with "Greeting" set to "x' OR 1=1 --", {SELECT * FROM clients()}"
+    When I run the query
+    Then its rows equal the rows Velociraptor returns for it

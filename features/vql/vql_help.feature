@@ -1,0 +1,22 @@
+@tool:vql_help
+Feature: Get help with VQL
+  As an analyst new to VQL
+  I want help on its syntax, plugins and functions
+  So that I can write my own queries
+
+  Scenario: The help explains how a query is written
+    When I ask for VQL help
+    Then the server under test reports success
+    And the help mentions "SELECT"
+
+  Scenario Outline: Help on <topic> covers that topic
+    When I ask for VQL help on "<topic>"
+    Then the server under test reports success
+    And the help mentions "<word>"
+
+    Examples:
+      | topic     | word    |
+      | syntax    | SELECT  |
+      | plugins   | clients |
+      | functions | format  |
+      | examples  | FROM    |

@@ -1,0 +1,276 @@
+"""The cleanup ledger: what a scenario made in Velociraptor, and how it is taken away again.
+
+Everything a scenario creates carries the run's namespace (``raptorspec-<run_id>-<word>``,
+see :meth:`Ledger.name`). A :class:`Ledger` lives for one scenario: Givens record what they
+make, and :meth:`Ledger.calling` wraps each call to the server under test so that whatever
+*it* made is recorded too — the flow or hunt id it reported, and, as a fallback, the flows,
+labels, hunts and phantom client records that appeared in Velociraptor across the call.
+:meth:`Ledger.clean` removes everything through the oracle: hunts (stopped, then deleted —
+archiving does nothing in Velociraptor 0.77), flows (cancelled if still running, then
+deleted), labels (removed), and client records a call conjured for an id that never enrolled.
+
+A :class:`Book` collects every scenario's ledger for the session; :meth:`Book.audit` asks
+Velociraptor for anything still carrying the run's namespace or still present though
+recorded, and names each leftover.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+FLOW_DONE = ("FINISHED", "ERROR")
+
+
+class LeftBehind(AssertionError):
+    """Something a scenario (or the run) created is still in Velociraptor."""
+
+
+class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle
+    def query(self, vql: str, env: Any = None, **kw: Any) -> list[dict[str, Any]]: ...
+    def client(self, client_id: str) -> dict[str, Any] | None: ...
+    def clients(self, search: str = "all") -> list[dict[str, Any]]: ...
+    def flows(self, client_id: str) -> list[dict[str, Any]]: ...
+    def flow(self, client_id: str, flow_id: str) -> dict[str, Any] | None: ...
+    def hunts(self) -> list[dict[str, Any]]: ...
+    def hunt(self, hunt_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str            # "label" | "flow" | "hunt" | "phantom"
+    client_id: str = ""
+    ident: str = ""      # the label, flow id or hunt id
+    why: str = ""        # who made it (a Given, the SUT's reply, a before/after diff)
+
+    def __str__(self) -> str:
+        where = f" on {self.client_id}" if self.client_id and self.kind != "phantom" else ""
+        what = {"phantom": f"client record {self.client_id}"}.get(self.kind, f"{self.kind} {self.ident!r}{where}")
+        return f"{what} (recorded from {self.why})" if self.why else what
+
+
+# --------------------------------------------------------------------------------------
+# removal, one VQL call each (env names carry "Rs" so they shadow nothing in VQL)
+
+
+def add_label(oracle: _Oracle, client_id: str, label: str, ledger: "Ledger") -> None:
+    """Put ``label`` on a client (recorded first; an unknown id becomes a recorded client record)."""
+    if oracle.client(client_id) is None:
+        ledger.phantom(client_id, "a step that labelled an unknown client id")
+    ledger.label(client_id, label, "a step")
+    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
+                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
+
+
+def remove_label(oracle: _Oracle, client_id: str, label: str) -> None:
+    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='remove') "
+                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
+
+
+def delete_flow(oracle: _Oracle, client_id: str, flow_id: str) -> None:
+    row = oracle.flow(client_id, flow_id)
+    if row is None:
+        return
+    env = {"RsClientId": client_id, "RsFlowId": flow_id}
+    if row.get("state") not in FLOW_DONE:
+        oracle.query("SELECT cancel_flow(client_id=RsClientId, flow_id=RsFlowId) AS r FROM scope()", env)
+    _tolerant(oracle, "SELECT * FROM delete_flow(client_id=RsClientId, flow_id=RsFlowId, really_do_it=TRUE)", env)
+
+
+def delete_hunt(oracle: _Oracle, hunt_id: str) -> None:
+    env = {"RsHuntId": hunt_id}
+    if oracle.hunt(hunt_id) is None:
+        return
+    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, stop=TRUE) AS r FROM scope()", env)
+    _tolerant(oracle, "SELECT * FROM hunt_delete(hunt_id=RsHuntId, really_do_it=TRUE)", env)
+
+
+def delete_phantom(oracle: _Oracle, client_id: str) -> None:
+    """Delete a client record only if no client ever enrolled under that id."""
+    row = oracle.client(client_id)
+    if row and not row.get("first_seen_at") and not row.get("last_seen_at"):
+        _tolerant(oracle, "SELECT * FROM client_delete(client_id=RsClientId, really_do_it=TRUE)",
+                  {"RsClientId": client_id})
+
+
+def _tolerant(oracle: _Oracle, vql: str, env: dict[str, Any]) -> None:
+    """Deletion plugins log an error for each file that was never written (e.g. uploads.json of
+    a flow without uploads); whether the thing is gone is checked afterwards, not here."""
+    from support.oracle import VQLError
+
+    try:
+        oracle.query(vql, env)
+    except VQLError:
+        pass
+
+
+def still_there(oracle: _Oracle, e: Entry) -> bool:
+    if e.kind == "label":
+        row = oracle.client(e.client_id)
+        return bool(row) and e.ident.lower() in {str(l).lower() for l in row.get("labels") or []}
+    if e.kind == "flow":
+        return oracle.flow(e.client_id, e.ident) is not None
+    if e.kind == "hunt":
+        return oracle.hunt(e.ident) is not None
+    row = oracle.client(e.client_id)
+    return bool(row) and not row.get("first_seen_at") and not row.get("last_seen_at")
+
+
+_REMOVERS = {
+    "hunt": lambda o, e: delete_hunt(o, e.ident),
+    "flow": lambda o, e: delete_flow(o, e.client_id, e.ident),
+    "label": lambda o, e: remove_label(o, e.client_id, e.ident),
+    "phantom": lambda o, e: delete_phantom(o, e.client_id),
+}
+_ORDER = ("hunt", "flow", "label", "phantom")  # hunts first: they start flows
+
+
+def remove_all(oracle: _Oracle, entries: list[Entry]) -> list[str]:
+    """Remove ``entries``; return a line per entry that could not be removed (with why)."""
+    problems = []
+    for kind in _ORDER:
+        for e in (x for x in entries if x.kind == kind):
+            try:
+                _REMOVERS[kind](oracle, e)
+                if still_there(oracle, e):
+                    problems.append(f"{e}: still present after removal")
+            except Exception as exc:  # noqa: BLE001 - every entry gets its try; all are reported
+                problems.append(f"{e}: removal failed: {type(exc).__name__}: {exc}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What one scenario created. Record with the methods below; :meth:`clean` at teardown."""
+
+    oracle: _Oracle
+    run_id: str
+    creator: str | None = None  # the API user the SUTs act as; others' flows and hunts are never taken
+    entries: list[Entry] = field(default_factory=list)
+
+    def _ours(self, creator: Any) -> bool:
+        return self.creator is None or creator == self.creator
+
+    @property
+    def namespace(self) -> str:
+        return f"raptorspec-{self.run_id}"
+
+    def name(self, word: str) -> str:
+        """The namespaced form of an analyst's word: ``raptorspec-<run>-<word>``."""
+        return f"{self.namespace}-{word}"
+
+    def _add(self, entry: Entry) -> None:
+        key = (entry.kind, entry.client_id, entry.ident)
+        if (entry.ident or entry.kind == "phantom") and key not in {(x.kind, x.client_id, x.ident) for x in self.entries}:
+            self.entries.append(entry)
+
+    def label(self, client_id: str, label: str, why: str = "a step") -> None:
+        self._add(Entry("label", client_id, label, why))
+
+    def flow(self, client_id: str, flow_id: str | None, why: str = "a step") -> None:
+        self._add(Entry("flow", client_id, flow_id or "", why))
+
+    def hunt(self, hunt_id: str | None, why: str = "a step") -> None:
+        self._add(Entry("hunt", "", hunt_id or "", why))
+
+    def phantom(self, client_id: str, why: str = "a step") -> None:
+        self._add(Entry("phantom", client_id, "", why))
+
+    @contextmanager
+    def watching(self, client_id: str | None = None, *, hunts: bool = True) -> Iterator[None]:
+        """Record what appears in Velociraptor while the body runs: new flows, labels and a
+        phantom record of ``client_id``, and new hunts (the fallback when a reply names nothing)."""
+        before_client = self.oracle.client(client_id) if client_id else None
+        before_flows = {f.get("session_id") for f in self.oracle.flows(client_id)} if before_client else set()
+        before_hunts = {h.get("hunt_id") for h in self.oracle.hunts()} if hunts else set()
+        try:
+            yield
+        finally:
+            if client_id:
+                self._diff_client(client_id, before_client, before_flows)
+            if hunts:
+                for h in self.oracle.hunts():
+                    if h.get("hunt_id") not in before_hunts and self._ours(h.get("creator")):
+                        self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
+
+    def _diff_client(self, client_id: str, before: dict[str, Any] | None, before_flows: set[str]) -> None:
+        after = self.oracle.client(client_id)
+        if after is None:
+            return
+        if before is None:
+            self.phantom(client_id, "a client record that appeared during a call")
+        old = {str(l).lower() for l in (before or {}).get("labels") or []}
+        for label in after.get("labels") or []:
+            if str(label).lower() not in old:
+                self.label(client_id, label, "a label that appeared during a call")
+        for f in self.oracle.flows(client_id):
+            if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):
+                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call")
+
+    def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:
+        """Call ``tool`` on the SUT and record what it made; return its Result."""
+        client_id = kwargs.get("client_id") if isinstance(kwargs.get("client_id"), str) else None
+        with self.watching(client_id):
+            result = sut.call(tool, **kwargs)
+        if getattr(result, "flow_id", None):
+            self.flow(client_id or "", result.flow_id, f"the reply of {tool}")
+        if getattr(result, "hunt_id", None):
+            self.hunt(result.hunt_id, f"the reply of {tool}")
+        return result
+
+    def created(self, kind: str) -> list[Entry]:
+        """The recorded entries of one kind ("label", "flow", "hunt", "phantom")."""
+        return [e for e in self.entries if e.kind == kind]
+
+    def clean(self) -> list[str]:
+        """Remove everything recorded; return what could not be removed."""
+        return remove_all(self.oracle, self.entries)
+
+
+@dataclass
+class Book:
+    """Every ledger of the session, for the end-of-run audit."""
+
+    oracle: _Oracle
+    run_id: str
+    creator: str | None = None
+    ledgers: list[Ledger] = field(default_factory=list)
+
+    def open(self) -> Ledger:
+        ledger = Ledger(self.oracle, self.run_id, self.creator)
+        self.ledgers.append(ledger)
+        return ledger
+
+    def leftovers(self) -> list[Entry]:
+        """What is still in Velociraptor: recorded entries, and anything in the run's namespace."""
+        ns = f"raptorspec-{self.run_id}".lower()
+        found: list[Entry] = []
+        for ledger in self.ledgers:
+            found += [e for e in ledger.entries if still_there(self.oracle, e)]
+        for c in self.oracle.clients():
+            for label in c.get("labels") or []:
+                if str(label).lower().startswith(ns):
+                    found.append(Entry("label", c["client_id"], label, "the run's namespace"))
+        for h in self.oracle.hunts():
+            if ns in str(h.get("hunt_description", "")).lower():
+                found.append(Entry("hunt", "", h["hunt_id"], "the run's namespace"))
+        unique: dict[tuple[str, str, str], Entry] = {}
+        for e in found:
+            key = (e.kind, e.client_id, e.ident.lower() if e.kind == "label" else e.ident)
+            unique.setdefault(key, e)
+        return list(unique.values())
+
+    def audit(self) -> None:
+        """Raise :class:`LeftBehind` naming each leftover (after trying to remove them)."""
+        left = self.leftovers()
+        if not left:
+            return
+        failed = remove_all(self.oracle, left)
+        lines = "\n".join(f"  - {e}" for e in left)
+        after = ("\nThe audit removed them." if not failed else
+                 "\nThe audit could not remove:\n" + "\n".join(f"  - {p}" for p in failed))
+        raise LeftBehind(f"The run left {len(left)} thing(s) in Velociraptor (namespace raptorspec-{self.run_id}):\n"
+                         f"{lines}{after}")

@@ -1,0 +1,142 @@
+"""The cleanup ledger against a live lab: what is recorded is removed, and the audit finds leaks."""
+from __future__ import annotations
+
+import pytest
+
+from support.ledger import Book, Entry, Ledger, LeftBehind, remove_all
+from support.sut.base import Result
+from support.waits import wait_for
+
+pytestmark = pytest.mark.lab
+
+SLEEPER = {"Command": "SELECT sleep(time=300) AS Slept FROM scope()"}
+
+
+@pytest.fixture
+def client_id(lab):
+    return lab.client_ids[0]
+
+
+@pytest.fixture
+def book(oracle, run_id):
+    return Book(oracle, f"t{run_id}")  # its own namespace: the suite's audit never sees these
+
+
+def _labels(oracle, cid):
+    return [str(l).lower() for l in (oracle.client(cid) or {}).get("labels") or []]
+
+
+def _set_label(oracle, cid, label):
+    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
+                 "FROM scope()", {"RsClientId": cid, "RsLabels": [label]})
+
+
+def test_a_recorded_label_is_removed(book, oracle, client_id):
+    ledger = book.open()
+    label = ledger.name("case-4711")
+    _set_label(oracle, client_id, label)
+    ledger.label(client_id, label)
+    assert label.lower() in _labels(oracle, client_id)
+    assert ledger.clean() == []
+    assert label.lower() not in _labels(oracle, client_id)
+
+
+def test_a_running_flow_is_cancelled_and_deleted(book, oracle, client_id):
+    ledger = book.open()
+    flow_id = oracle.collect(client_id, ["Generic.Client.VQL"], SLEEPER, timeout=600)
+    ledger.flow(client_id, flow_id)
+    assert ledger.clean() == []
+    assert oracle.flow(client_id, flow_id) is None
+
+
+def test_a_hunt_is_deleted(book, oracle):
+    ledger = book.open()
+    row = oracle.query_one("SELECT hunt(artifacts='Generic.Client.Info', description=RsDesc, pause=TRUE) AS h "
+                           "FROM scope()", {"RsDesc": ledger.name("ledger test")})
+    hunt_id = row["h"]["HuntId"]
+    ledger.hunt(hunt_id)
+    assert ledger.clean() == []
+    assert oracle.hunt(hunt_id) is None
+
+
+class CollectingSUT:
+    """A fake server under test that starts a flow but does not say which."""
+
+    def __init__(self, oracle):
+        self.oracle = oracle
+
+    def call(self, tool, **kw):
+        self.oracle.collect(kw["client_id"], kw["artifacts"], SLEEPER, timeout=600)
+        return Result(ok=True, data={"status": "started"})
+
+
+def test_calling_records_a_flow_the_reply_does_not_name(book, oracle, client_id):
+    ledger = book.open()
+    before = {f["session_id"] for f in oracle.flows(client_id)}
+    ledger.calling(CollectingSUT(oracle), "collect_artifact", client_id=client_id, artifacts=["Generic.Client.VQL"])
+    started = [e for e in ledger.entries if e.kind == "flow"]
+    assert len(started) == 1 and started[0].ident not in before, ledger.entries
+    assert ledger.clean() == []
+    assert oracle.flow(client_id, started[0].ident) is None
+
+
+def test_flows_another_api_user_started_are_never_taken(oracle, run_id, client_id):
+    ledger = Ledger(oracle, f"t{run_id}", creator="another-analyst")
+    before = {f["session_id"] for f in oracle.flows(client_id)}
+    ledger.calling(CollectingSUT(oracle), "collect_artifact", client_id=client_id, artifacts=["Generic.Client.VQL"])
+    assert ledger.created("flow") == []
+    mine = Ledger(oracle, f"t{run_id}")
+    for f in oracle.flows(client_id):
+        if f["session_id"] not in before:
+            mine.flow(client_id, f["session_id"])
+    assert len(mine.entries) == 1 and mine.clean() == []
+
+
+class LabellingSUT:
+    def __init__(self, oracle, label):
+        self.oracle, self.label = oracle, label
+
+    def call(self, tool, **kw):
+        _set_label(self.oracle, kw["client_id"], self.label)
+        return Result(ok=True)
+
+
+def test_a_client_record_conjured_for_an_unknown_id_is_deleted(book, oracle, run_id):
+    ledger = book.open()
+    phantom = f"C.{run_id}ffff0001"
+    ledger.calling(LabellingSUT(oracle, ledger.name("ghost")), "label_client", client_id=phantom)
+    assert {e.kind for e in ledger.entries} == {"phantom", "label"}, ledger.entries
+    assert oracle.client(phantom) is not None
+    assert ledger.clean() == []
+    assert oracle.client(phantom) is None
+
+
+def test_the_audit_names_what_was_left_and_removes_it(book, oracle, client_id):
+    label = book.open().name("forgotten")
+    _set_label(oracle, client_id, label)  # made, but never recorded
+    with pytest.raises(LeftBehind) as err:
+        book.audit()
+    assert f"label '{label}' on {client_id} (recorded from the run's namespace)" in str(err.value)
+    assert "The audit removed them." in str(err.value)
+    assert label.lower() not in _labels(oracle, client_id)
+    book.audit()  # nothing left now
+
+
+def test_the_audit_finds_a_recorded_flow_that_survived(book, oracle, client_id):
+    ledger = book.open()
+    flow_id = oracle.collect(client_id, ["Generic.Client.Info"])
+    ledger.flow(client_id, flow_id, "a test")
+    with pytest.raises(LeftBehind, match=f"flow '{flow_id}' on {client_id} \\(recorded from a test\\)"):
+        book.audit()
+    wait_for(lambda: (oracle.flow(client_id, flow_id) is None, oracle.flow(client_id, flow_id)),
+             "the audit to have deleted the flow", 10)
+
+
+class BrokenOracle:
+    def flow(self, *a):
+        raise ConnectionError("lab went away")
+
+
+def test_a_removal_that_fails_is_reported_not_swallowed():
+    problems = remove_all(BrokenOracle(), [Entry("flow", "C.1", "F.1", "a test")])
+    assert problems == ["flow 'F.1' on C.1 (recorded from a test): removal failed: ConnectionError: lab went away"]
