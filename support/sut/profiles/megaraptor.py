@@ -97,95 +97,34 @@ class Megaraptor(Profile):
             "hunt_results() of an unknown hunt logs an error that the client drops: result_count 0, no error",
         "modify_hunt::Starting a hunt that does not exist is refused":
             "hunt_update() on an unknown hunt logs an error that the client drops: status success",
-        "create_hunt::A hunt I create paused waits in Velociraptor as I described it":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
         "create_hunt::The server tells me the id of the hunt it created":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): replies "
-            "hunt_id '' - it reads hunt_id from hunt()'s result, which names it HuntId",
+            "replies hunt_id '' (tools/hunts.py reads hunt_id from hunt()'s result, which names it HuntId); "
+            "Velociraptor did make the hunt",
         "create_hunt::A hunt for an artifact Velociraptor does not know is refused":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): an unknown "
-            "artifact gives 'Unexpected error during hunt creation', which does not say what is missing",
-        "list_hunts":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "get_hunt_results":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
+            "hunt() of an unknown artifact returns null and the tool answers 'Unexpected error during hunt "
+            "creation', which does not say the artifact is not found",
         "modify_hunt::Starting a hunt sets it running and offers it to my client":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
-            "hunt_update(state='RUNNING'), which Velociraptor 0.77.2 refuses ('Unexpected arg state'), and "
-            "answers status success; the hunt stays PAUSED",
+            "sends hunt_update(state='RUNNING'); Velociraptor 0.77.2 refuses it ('hunt_update: Unexpected arg "
+            "state'), the client drops that log and answers status success; the hunt stays PAUSED",
         "modify_hunt::Stopping a running hunt stops it":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
-            "hunt_update(state='STOPPED'), refused by Velociraptor ('Unexpected arg state'); the hunt stays "
-            "RUNNING",
+            "sends hunt_update(state='STOPPED'), refused by Velociraptor ('Unexpected arg state'), answered as "
+            "success; the hunt stays RUNNING",
         "modify_hunt::Pausing a running hunt keeps it from running":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it sends "
-            "hunt_update(state='PAUSED'), refused by Velociraptor ('Unexpected arg state'); the hunt stays "
-            "RUNNING",
+            "sends hunt_update(state='PAUSED'), refused by Velociraptor ('Unexpected arg state'), answered as "
+            "success; the hunt stays RUNNING",
+        "modify_hunt::Archiving a hunt is claimed only when Velociraptor archived it":
+            "sends hunt_update(state='ARCHIVED'), refused by Velociraptor ('Unexpected arg state'), and answers "
+            "status success; Velociraptor 0.77 cannot archive at all, the hunt stays STOPPED",
         "quarantine_client":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it collects "
-            "Windows.Remediation.Quarantine whatever the client's OS (a linux client gets no "
-            "Linux.Remediation.Quarantine), adds no Quarantine label, and answers 'initiated' for an unknown "
-            "client",
-        "resource:velociraptor://clients":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://clients/{client_id}":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://hunts":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://hunts/{hunt_id}":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://hunts/{hunt_id}/results":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
+            "collects Windows.Remediation.Quarantine whatever the client's OS (a linux client gets no "
+            "Linux.Remediation.Quarantine; lifting sends the same Windows artifact), adds no Quarantine label, "
+            "and answers 'initiated' for an unknown client",
         "resource:velociraptor://hunts/{hunt_id}/results::The results page of a hunt that does not exist answers not found":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): an unknown "
-            "hunt's results page is an empty success ({\"count\": 0, \"results\": []})",
-        "resource:velociraptor://artifacts":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://artifacts/{artifact_name}":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
-        "resource:velociraptor://server-info":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'",
+            "an unknown hunt's results page is an empty success ({\"count\": 0, \"results\": []}): the hunt_results()"
+            " error is in a log the client drops",
         "resource:velociraptor://server-info::The server information gives Velociraptor's version":
-            "cannot reach a stock Velociraptor: its gRPC channel (client.py) sets no ssl_target_name_override, so"
-            " the API cert (SAN VelociraptorServer) fails hostname checks on 127.0.0.1 - every call ends "
-            "UNAVAILABLE 'Hostname Verification Check failed'; past that (lab cert with an IP SAN): it asks "
-            "server_version(), which Velociraptor 0.77.2 does not have: the page says version 'unknown'",
+            "asks server_version(), which Velociraptor 0.77.2 does not have ('Symbol server_version not found'): "
+            "the page says version 'unknown'",
         "resource:velociraptor://deployments":
             "without the optional [deployment] extra, deployers/docker_deployer.py evaluates the annotation "
             "docker.DockerClient at import: NameError \"name 'docker' is not defined\", not the ImportError the "
@@ -208,8 +147,8 @@ class Megaraptor(Profile):
         "prompt:rapid_ir_deployment::The rapid IR deployment prompt recommends only artifacts Velociraptor has":
             "recommends Windows.Detection.Autoruns, which Velociraptor 0.77.2 does not have",
         "prompt:rapid_ir_deployment::The rapid IR deployment prompt needs the number of endpoints":
-            "target_count and environment have defaults ('unknown', 'mixed') in prompts.py: the prompt renders "
-            "without them, though the contract makes them required",
+            "target_count and environment have defaults ('unknown', 'mixed') in prompts.py: it renders without "
+            "them, though the contract makes them required",
         "prompt:deploy_and_triage::The deploy and triage prompt recommends only artifacts Velociraptor has":
             "recommends Windows.Detection.Ransomware and Windows.Detection.Autoruns, which Velociraptor 0.77.2 "
             "does not have",

@@ -1,0 +1,46 @@
+@destructive
+Feature: Quarantine a client
+  As an analyst containing a compromised endpoint
+  I want to cut it off the network, except from Velociraptor, and to lift that again
+  So that the attacker loses the machine while I keep investigating it
+
+  Velociraptor quarantines an endpoint by collecting the quarantine artifact of the
+  endpoint's own OS (Linux.Remediation.Quarantine on Linux) and by labelling the client
+  "Quarantine"; lifting it runs the same artifact with its remove-policy switch and takes
+  the label off again.
+
+  The quarantine call takes no artifact parameters, so a server sends the real thing. The
+  lab's client cannot apply it: it runs as an unprivileged user (embedded lab) or without
+  capabilities (docker lab), so no scenario can cut this machine's network; with a client
+  that could, the scenarios are skipped. A quarantine a scenario sets up itself points at no
+  firewall tool and checks a forbidden address on 127.0.0.1. Every collection and label a
+  scenario leaves is removed afterwards.
+
+  Background:
+    Given an enrolled linux client that cannot apply a real quarantine
+
+  @tool:quarantine_client @os:linux
+  Scenario: Quarantining a linux client runs the linux quarantine on it
+    When I quarantine the client
+    Then the server under test reports success
+    And Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client
+    And Velociraptor shows no new collection of another OS's quarantine on the client
+
+  @tool:quarantine_client @os:linux
+  Scenario: A client I quarantine is labelled Quarantine in Velociraptor
+    When I quarantine the client
+    Then Velociraptor shows the client labelled Quarantine
+
+  @tool:quarantine_client @os:linux
+  Scenario: Lifting a quarantine removes the policy and the Quarantine label
+    Given the client is quarantined
+    When I lift the quarantine from the client
+    Then the server under test reports success
+    And Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client that removes the policy
+    And Velociraptor shows the client no longer labelled Quarantine
+
+  @tool:quarantine_client @bad_input
+  Scenario: Quarantining a client that does not exist is refused
+    When I quarantine the client "C.0000000000000000"
+    Then the server under test answers that "C.0000000000000000" is not found
+    And Velociraptor shows no collection for the client "C.0000000000000000"

@@ -1,0 +1,96 @@
+"""Quarantine words: a client that cannot apply a real quarantine, quarantine calls to the
+server under test, and Thens that ask Velociraptor which collections ran and which labels
+the client carries. Guard and facts: support/quarantine.py.
+"""
+from __future__ import annotations
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from support import quarantine, waits
+from support.rows import said
+
+
+@pytest.fixture
+def flows_before(oracle, client):
+    """The client's flows just before the When that asks for this fixture (resolved at that step)."""
+    return {f.get("session_id") for f in oracle.flows(client.client_id)}
+
+
+@given("an enrolled linux client that cannot apply a real quarantine", target_fixture="client")
+def _(targets, lab):
+    reason = quarantine.why_unsafe(lab)
+    if reason:
+        pytest.skip(f"not quarantining: {reason}")
+    return targets.pick("linux")
+
+
+@given("the client is quarantined")
+def _(oracle, ledger, lab, client):
+    flow_id = quarantine.quarantine_safely(oracle, client.client_id, client.os)
+    ledger.flow(client.client_id, flow_id, "the Given that quarantined the client (safe parameters)")
+    waits.wait_flow_done(oracle, client.client_id, flow_id, 60, lab=lab)
+    quarantine.set_label(oracle, client.client_id, "set")
+    ledger.label(client.client_id, quarantine.LABEL, "the Given that quarantined the client")
+
+
+@when("I quarantine the client", target_fixture="reply")
+def _(sut, ledger, client, flows_before):
+    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=True)
+
+
+@when("I lift the quarantine from the client", target_fixture="reply")
+def _(sut, ledger, client, flows_before):
+    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=False)
+
+
+@when(parsers.parse('I quarantine the client "{client_id}"'), target_fixture="reply")
+def _(sut, ledger, client_id):
+    return ledger.calling(sut, "quarantine_client", client_id=client_id, quarantine=True)
+
+
+def _new_of(oracle, client, flows_before, artifact):
+    new = quarantine.new_flows(oracle, client.client_id, flows_before)
+    return [f for f in new if artifact in quarantine.artifacts_of(f)], new
+
+
+@then(parsers.parse('Velociraptor shows a new collection of "{artifact}" on the client'))
+def _(oracle, client, flows_before, artifact):
+    found, new = _new_of(oracle, client, flows_before, artifact)
+    assert found, f"No new collection of {artifact} on {client.client_id}; new collections: {quarantine.describe(new)}"
+
+
+@then(parsers.parse('Velociraptor shows a new collection of "{artifact}" on the client that removes the policy'))
+def _(oracle, client, flows_before, artifact):
+    found, new = _new_of(oracle, client, flows_before, artifact)
+    lifting = [f for f in found if quarantine.removes_policy(f, artifact)]
+    assert lifting, (f"No new collection of {artifact} with RemovePolicy set on {client.client_id}; new collections: "
+                     f"{quarantine.describe(new)}; their parameters: "
+                     f"{[quarantine.parameters_of(f, artifact) for f in found]}")
+
+
+@then("Velociraptor shows no new collection of another OS's quarantine on the client")
+def _(oracle, client, flows_before):
+    own = quarantine.ARTIFACTS[client.os]
+    others = set(quarantine.ARTIFACTS.values()) - {own}
+    wrong = [f for f in quarantine.new_flows(oracle, client.client_id, flows_before)
+             if others & set(quarantine.artifacts_of(f))]
+    assert not wrong, f"A {client.os} client was sent another OS's quarantine: {quarantine.describe(wrong)}"
+
+
+@then("Velociraptor shows the client labelled Quarantine")
+def _(oracle, client):
+    assert quarantine.has_label(oracle, client.client_id), (
+        f"Velociraptor shows {client.client_id} with labels {(oracle.client(client.client_id) or {}).get('labels')}")
+
+
+@then("Velociraptor shows the client no longer labelled Quarantine")
+def _(oracle, client):
+    assert not quarantine.has_label(oracle, client.client_id), (
+        f"{client.client_id} still carries the label {quarantine.LABEL!r} in Velociraptor")
+
+
+@then(parsers.parse('Velociraptor shows no collection for the client "{client_id}"'))
+def _(oracle, reply, client_id):
+    flows = quarantine.flows_of(oracle, client_id)
+    assert not flows, f"Velociraptor holds collections for {client_id}: {quarantine.describe(flows)}; {said(reply)}"

@@ -1,0 +1,164 @@
+"""Hunts, made and read directly in Velociraptor: the Givens' side of the hunt features.
+
+A Given makes its hunt here (never through the server under test), records it in the
+scenario's ledger, and a Then finds it again by its description — every hunt the suite makes
+carries ``raptorspec-<run>-…`` in its description, so even a hunt whose id a server forgot
+to report can be found, checked and removed. Env names carry an ``Rs`` prefix so that they
+shadow nothing in VQL.
+
+Velociraptor 0.77.2 facts these helpers rely on (measured on the embedded lab):
+``hunt(pause=TRUE)`` makes a PAUSED hunt; ``hunt_update(start=TRUE)`` sets it RUNNING and
+offers it to connected clients at once (client flow ``F.<id>.H``); ``hunt_update(stop=TRUE)``
+sets STOPPED; archiving changes nothing (hunt_manager/mutations.go: "we no longer archive
+hunts - they must be deleted"); ``hunt_delete(really_do_it=TRUE)`` removes the hunt and its flows.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from support import waits
+
+
+@dataclass(frozen=True)
+class Hunt:
+    """A hunt a Given made: its id, its description and the labels it is limited to."""
+
+    hunt_id: str
+    description: str
+    artifacts: tuple[str, ...]
+    labels: tuple[str, ...] = ()
+
+    @property
+    def client_flow_id(self) -> str:
+        return client_flow_id(self.hunt_id)
+
+
+def namer(ledger: Any) -> Callable[[str], str]:
+    """Names for one scenario: ``word`` -> ``raptorspec-<run>-<word>-<token>``, the token fixed
+    per scenario so that a word names the same hunt in every step, and no leftover of an
+    earlier scenario answers to it."""
+    token = uuid.uuid4().hex[:6]
+    return lambda word: ledger.name(f"{word}-{token}")
+
+
+def client_flow_id(hunt_id: str) -> str:
+    """The id of the flow a hunt starts on each client: hunt H.X runs as flow F.X.H."""
+    return f"F.{hunt_id.removeprefix('H.')}.H"
+
+
+def create(oracle: Any, artifacts: list[str], description: str, *, include_labels: list[str] | None = None,
+           expires_s: int = 3600) -> str:
+    """Create a PAUSED hunt; return its id."""
+    row = oracle.query_one(
+        "SELECT hunt(artifacts=parse_json_array(data=RsArtifacts), description=RsDescription, "
+        "include_labels=parse_json_array(data=RsLabels), pause=TRUE, "
+        f"expires=now() + {int(expires_s)}) AS RsHunt FROM scope()",
+        {"RsArtifacts": list(artifacts), "RsDescription": description, "RsLabels": list(include_labels or [])})
+    hunt = (row or {}).get("RsHunt") or {}
+    hunt_id = hunt.get("HuntId") if isinstance(hunt, dict) else None
+    if not hunt_id:
+        raise AssertionError(f"Velociraptor made no hunt for {artifacts} ({description!r}): {row!r}")
+    return hunt_id
+
+
+def start(oracle: Any, hunt_id: str) -> None:
+    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, start=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
+
+
+def stop(oracle: Any, hunt_id: str) -> None:
+    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, stop=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
+
+
+def wait_state(oracle: Any, hunt_id: str, state: str, *, lab: Any = None, timeout: float = 30) -> dict[str, Any]:
+    """Hunt mutations reach hunts() through Velociraptor's journal: wait (bounded) until they do."""
+    return waits.wait_hunt(oracle, hunt_id, lambda row: row.get("state") == state, f"state {state}",
+                           timeout, lab=lab)
+
+
+def described(oracle: Any, description: str) -> list[dict[str, Any]]:
+    """Every hunt Velociraptor holds with exactly this description."""
+    return [h for h in oracle.hunts() if h.get("hunt_description") == description]
+
+
+def the_one_described(oracle: Any, description: str) -> dict[str, Any]:
+    """The single hunt with this description; fail saying how many Velociraptor shows."""
+    rows = described(oracle, description)
+    assert len(rows) == 1, (
+        f"Velociraptor shows {len(rows)} hunt(s) described {description!r} (expected exactly one): "
+        f"{[(h.get('hunt_id'), h.get('state')) for h in rows]}")
+    return rows[0]
+
+
+def include_labels(row: dict[str, Any]) -> list[str]:
+    """The labels a hunts() row is limited to (its ``condition.labels.label``)."""
+    cond = row.get("condition") or {}
+    return list(((cond.get("labels") or {}).get("label")) or [])
+
+
+def results(oracle: Any, hunt_id: str, artifact: str | None = None) -> list[dict[str, Any]]:
+    """Velociraptor's own rows of a hunt (``hunt_results``), for one artifact or its default."""
+    if artifact:
+        return oracle.query("SELECT * FROM hunt_results(hunt_id=RsHuntId, artifact=RsArtifactName)",
+                            {"RsHuntId": hunt_id, "RsArtifactName": artifact})
+    return oracle.query("SELECT * FROM hunt_results(hunt_id=RsHuntId)", {"RsHuntId": hunt_id})
+
+
+def wait_finished_on(oracle: Any, hunt: Hunt, client_id: str, *, lab: Any = None, timeout: float = 120
+                     ) -> list[dict[str, Any]]:
+    """Wait until a started hunt's flow on ``client_id`` is done and the hunt counts it; return
+    Velociraptor's results of the hunt."""
+    flow = waits.wait_flow_done(oracle, client_id, hunt.client_flow_id, timeout, lab=lab)
+    assert flow.get("state") == "FINISHED", (
+        f"the hunt's collection {hunt.client_flow_id} on {client_id} ended {flow.get('state')}: {flow.get('status')!r}")
+    waits.wait_hunt(oracle, hunt.hunt_id, lambda r: (r.get("stats") or {}).get("total_finished_clients", 0) >= 1,
+                    f"Velociraptor to count {client_id} as finished", timeout, lab=lab)
+    return results(oracle, hunt.hunt_id, hunt.artifacts[0])
+
+
+def scope_to(oracle: Any, ledger: Any, client_id: str, label: str) -> str:
+    """Label the client (recorded in ``ledger``) so that a hunt limited to ``label`` reaches it alone."""
+    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
+                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
+    ledger.label(client_id, label, "the Given that scoped a hunt to the client")
+    return label
+
+
+def make(oracle: Any, ledger: Any, artifact: str, description: str, *, state: str = "PAUSED",
+         labels: list[str] | tuple[str, ...] = (), lab: Any = None) -> Hunt:
+    """Create a hunt in ``state`` (PAUSED, RUNNING or STOPPED), recorded in ``ledger`` at once."""
+    hunt_id = create(oracle, [artifact], description, include_labels=list(labels))
+    ledger.hunt(hunt_id, f"the Given that made hunt {description!r}")
+    if state in ("RUNNING", "STOPPED"):
+        start(oracle, hunt_id)
+        wait_state(oracle, hunt_id, "RUNNING", lab=lab)
+    if state == "STOPPED":
+        stop(oracle, hunt_id)
+        wait_state(oracle, hunt_id, "STOPPED", lab=lab)
+    return Hunt(hunt_id, description, (artifact,), tuple(labels))
+
+
+# -- reading what a server under test lists ---------------------------------------------
+
+_ID_KEYS = ("hunt_id", "HuntId", "huntId", "id")
+_STATE_KEYS = ("state", "State", "hunt_state")
+
+
+def listed(rows: list[Any] | None) -> dict[str, str]:
+    """Hunt id -> state, as a server under test listed them (whatever its key names)."""
+    out: dict[str, str] = {}
+    for row in rows or []:
+        if not isinstance(row, dict):
+            continue
+        hunt_id = next((row[k] for k in _ID_KEYS if isinstance(row.get(k), str) and row[k]), None)
+        if hunt_id:
+            out[hunt_id] = str(next((row[k] for k in _STATE_KEYS if row.get(k) is not None), ""))
+    return out
+
+
+def result_columns(oracle_rows: list[dict[str, Any]], volatile: frozenset[str]) -> list[str]:
+    """The columns a hunt's results are compared on: Velociraptor's own, minus volatile and
+    internal (``_``-prefixed) ones."""
+    cols = {k for r in oracle_rows for k in r}
+    return sorted(c for c in cols if c not in volatile and not c.startswith("_"))

@@ -1,0 +1,93 @@
+"""Quarantine, as Velociraptor does it, and the guard that keeps this machine's network safe.
+
+Velociraptor quarantines an endpoint by collecting the quarantine artifact of the endpoint's
+own OS and tagging the client with the label ``Quarantine`` (its client-monitoring service
+keys the quarantine monitor on that label); lifting it runs the same artifact with
+``RemovePolicy`` set, and takes the label off.
+
+Run for real (root, nft present), Linux.Remediation.Quarantine installs DROP policies that
+also cut loopback, and probes an external URL. So: a scenario only runs against a client that
+cannot apply it (:func:`why_unsafe`), and a quarantine the suite sets up itself passes
+:data:`SAFE_PARAMETERS` (no nft binary, a forbidden-URL check on 127.0.0.1), which end the
+collection at its first check ("nftables is not installed").
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+LABEL = "Quarantine"
+ARTIFACTS = {"linux": "Linux.Remediation.Quarantine", "windows": "Windows.Remediation.Quarantine",
+             "darwin": "MacOS.Remediation.Quarantine"}
+SAFE_PARAMETERS = {"pathToNFT": "/nonexistent/raptorspec-nft", "ForbiddenTestURL": "http://127.0.0.1:9/"}
+_TRUE = {"y", "yes", "true", "t", "1"}
+
+
+def why_unsafe(lab: Any) -> str | None:
+    """None when the lab's clients cannot apply a real quarantine; else why they could."""
+    mode = getattr(lab, "mode", "")
+    if mode == "embedded":
+        if getattr(lab, "client_user", None) or os.geteuid() != 0:
+            return None
+        return ("the embedded lab's client runs as root: a real quarantine sent by the server under test "
+                "would cut this machine's network (run the suite as root so clients run as 'nobody')")
+    if mode == "docker":
+        return None  # docker-compose.test.yml: the client has no capabilities and no nft
+    # external: reached only with --allow-destructive (support.plugin skips @destructive otherwise)
+    return None
+
+
+def artifacts_of(flow: dict[str, Any]) -> list[str]:
+    return list((flow.get("request") or {}).get("artifacts") or [])
+
+
+def parameters_of(flow: dict[str, Any], artifact: str) -> dict[str, str]:
+    """The parameters a flow's request passed to ``artifact``."""
+    for spec in (flow.get("request") or {}).get("specs") or []:
+        if spec.get("artifact") == artifact:
+            return {e.get("key"): str(e.get("value")) for e in (spec.get("parameters") or {}).get("env") or []}
+    return {}
+
+
+def removes_policy(flow: dict[str, Any], artifact: str) -> bool:
+    return parameters_of(flow, artifact).get("RemovePolicy", "").strip().lower() in _TRUE
+
+
+def new_flows(oracle: Any, client_id: str, before: set[str]) -> list[dict[str, Any]]:
+    """The client's flows that are not in ``before``, once each (flows() may repeat a flow)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for f in oracle.flows(client_id):
+        if f.get("session_id") not in before:
+            seen.setdefault(f.get("session_id"), f)
+    return list(seen.values())
+
+
+def flows_of(oracle: Any, client_id: str) -> list[dict[str, Any]]:
+    """The client's flows; none when Velociraptor knows no such client (flows() then errors)."""
+    from support.oracle import VQLError
+
+    try:
+        return oracle.flows(client_id)
+    except VQLError as exc:
+        if any("not known" in line for line in exc.lines):
+            return []
+        raise
+
+
+def describe(flows: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{f.get('session_id')} {artifacts_of(f)} {f.get('state')}" for f in flows) or "none"
+
+
+def quarantine_safely(oracle: Any, client_id: str, os_name: str) -> str:
+    """Start the OS's quarantine with parameters that cannot touch the network; return the flow id."""
+    return oracle.collect(client_id, [ARTIFACTS[os_name]], SAFE_PARAMETERS, timeout=60)
+
+
+def set_label(oracle: Any, client_id: str, op: str) -> None:
+    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op=RsOp) AS r "
+                 "FROM scope()", {"RsClientId": client_id, "RsLabels": [LABEL], "RsOp": op})
+
+
+def has_label(oracle: Any, client_id: str) -> bool:
+    row = oracle.client(client_id) or {}
+    return LABEL.lower() in {str(x).lower() for x in row.get("labels") or []}
