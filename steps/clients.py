@@ -100,6 +100,12 @@ def _(reply):
     assert reply.ok and not reply.rows, f"Expected an empty list; the server under test answered {said(reply)}"
 
 
+@then("the server under test lists no client, or refuses the search")
+def _(reply):
+    assert not reply.rows and (reply.ok or reply.error), \
+        f"Expected no client listed (an empty list or a refusal); the server under test answered {said(reply)}"
+
+
 @then(parsers.re(r'the clients listed are the (?P<n>\d+) Velociraptor finds labelled "(?P<label>.*)"'))
 def _(reply, oracle, ledger, n, label):
     known = sorted(c["client_id"] for c in oracle.clients(f"label:{ledger.name(label)}"))

@@ -88,6 +88,11 @@ def _(reply, text):
         f"The error does not name {text!r}; the server under test answered {said(reply)}")
 
 
+@then("the server under test returns no rows")
+def _(reply):
+    assert not reply.rows, f"Expected no rows (an empty result or an error); the server under test answered {said(reply)}"
+
+
 @then("it does not report an empty result as success")
 def _(reply):
     assert not (reply.ok and not reply.rows), f"An empty result came back as success: {said(reply)}"

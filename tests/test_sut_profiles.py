@@ -115,7 +115,7 @@ def _scenario_titles() -> dict[str, set[str]]:
 def test_known_defects_name_existing_scenarios():
     titles = _scenario_titles()
     stale = [(p.name, key) for p in PROFILES.values() for key in p.known_defects
-             if "::" in key and key.split("::", 1)[1] not in titles.get(key.split("::", 1)[0], set())]
+             if "::" in key and key.split("::")[1] not in titles.get(key.split("::")[0], set())]
     assert not stale, f"known_defects keys naming no scenario (renamed?): {stale}"
 
 

@@ -4,10 +4,10 @@ Feature: Get help with VQL
   I want help on its syntax, plugins and functions
   So that I can write my own queries
 
-  Scenario: The help explains how a query is written
+  Scenario: Help without a topic introduces VQL
     When I ask for VQL help
     Then the server under test reports success
-    And the help mentions "SELECT"
+    And the help mentions "VQL"
 
   Scenario Outline: Help on <topic> covers that topic
     When I ask for VQL help on "<topic>"

@@ -135,7 +135,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         scenario = _scenario_of(getattr(item, "obj", None))
         title = getattr(scenario, "name", None)
-        reasons = [r for t in tools if (r := profile.defect(t, title))]
+        example = callspec.params.get("_pytest_bdd_example") or {}
+        reasons = [r for t in tools if (r := profile.defect(t, title, example))]
         if reasons:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"SUT {name}: known defect: {reasons[0]}"))
 

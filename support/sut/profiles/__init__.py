@@ -8,8 +8,9 @@ A profile is a small class (one module per SUT) that declares
 - ``tools``: canonical tool name → :class:`ToolMap` (the SUT's tool name, an argument mapper,
   a reply reader). A canonical tool the SUT lacks is simply absent;
 - ``resources`` / ``prompts``: canonical URI templates and prompt names → the SUT's own;
-- ``known_defects``: ``"tool"`` or ``"tool::<scenario title>"`` → a one-line reason, applied
-  as a strict xfail so that a fix shows up as XPASS.
+- ``known_defects``: ``"tool"``, ``"tool::<scenario title>"`` or, for one row of a Scenario
+  Outline, ``"tool::<scenario title>::<a value of that Examples row>"`` → a one-line reason,
+  applied as a strict xfail so that a fix shows up as XPASS.
 
 Argument mappers get the canonical keyword arguments (None values already dropped) and
 return the SUT's arguments, or ``(sut_tool_name, arguments)`` to route to another tool. A
@@ -391,8 +392,11 @@ class Profile:
 
     # -- defects
 
-    def defect(self, tool: str, scenario: str | None = None) -> str | None:
-        """The known-defect reason for a tool (or for one scenario of it), if any."""
+    def defect(self, tool: str, scenario: str | None = None, example: dict[str, str] | None = None) -> str | None:
+        """The known-defect reason for a tool (or one scenario of it, or one outline row), if any."""
+        for value in (example or {}).values():
+            if f"{tool}::{scenario}::{value}" in self.known_defects:
+                return self.known_defects[f"{tool}::{scenario}::{value}"]
         if scenario is not None and f"{tool}::{scenario}" in self.known_defects:
             return self.known_defects[f"{tool}::{scenario}"]
         return self.known_defects.get(tool)

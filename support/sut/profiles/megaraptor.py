@@ -85,6 +85,41 @@ class Megaraptor(Profile):
     # Read from its source (tools/*.py, client.py) against Velociraptor 0.77.2's: its VQL
     # client reads only resp.Response, so a VQL error is an empty success.
     known_defects: ClassVar[dict[str, str]] = {
+        # seen on the embedded lab, 2026-11-25 (megaraptor-mcp a089b23), with the source line that explains it
+        "cancel_flow::Cancelling a collection that does not exist is refused and stops nothing":
+            "cancel_flow() of an unknown flow answers {'action': 'cancelled'}: it reads no error from the query log",
+        "collect_artifact::The parameters I give reach the collection":
+            "puts parameters into the VQL as a JSON literal (spec={...}), a VQL syntax error ('unexpected token') "
+            "that it drops: no flow starts, 'Failed to start collection'",
+        "collect_artifact::A parameter holding quotes and VQL reaches the collection unchanged":
+            "puts parameters into the VQL as a JSON literal (spec={...}), a VQL syntax error that it drops: no flow starts",
+        "collect_artifact::Collecting an artifact that does not exist is refused":
+            "answers 'Failed to schedule artifact collection (hint: Check Velociraptor server connection…)': names "
+            "neither the unknown artifact nor the real cause",
+        "collect_artifact::Collecting from a client that does not exist is refused":
+            "answers 'Failed to schedule artifact collection (hint: Check Velociraptor server connection…)': does "
+            "not name the unknown client",
+        "list_artifacts::Asking for server artifacts lists only server artifacts":
+            "filters type = 'SERVER' (the contract's upper case) where artifact_definitions() says 'server': 0 rows",
+        "list_artifacts::Asking for client artifacts lists only client artifacts":
+            "filters type = 'CLIENT' (the contract's upper case) where artifact_definitions() says 'client': 0 rows",
+        "list_artifacts::An artifact search holding quotes or VQL cannot widen the list::x' OR 1=1 --":
+            "VQL injection: pastes the search into name =~ '<search>' (tools/artifacts.py); x' OR 1=1 -- lists all "
+            "440 artifacts",
+        "label_client::Labelling a client that does not exist is refused and changes nothing":
+            "labels an unknown client id and answers success (Velociraptor's label() accepts any id; the tool "
+            "does not check the client exists)",
+        "label_client::A label holding quotes or VQL is stored exactly as given::it's \"odd\"":
+            "VQL injection: pastes labels into labels=['<label>'] (tools/clients.py); a quote breaks the query, "
+            "no label is set, success is claimed",
+        "label_client::A label holding quotes or VQL is stored exactly as given::x', op='remove":
+            "VQL injection: pastes labels into labels=['<label>']; x', op='remove sets labels 'x' and 'false'",
+        "label_client::A label holding quotes or VQL is stored exactly as given::a' OR 1=1 --":
+            "VQL injection: pastes labels into labels=['<label>']; the quote breaks the query, no label is set",
+        "list_flows::Listing the flows of a client that does not exist is refused":
+            "flows() of an unknown client logs NotFoundError, which the client drops: an empty list as success",
+        "get_flow_results::Results of a collection that does not exist are refused":
+            "source() of an unknown flow gives no rows and the tool answers result_count 0 as success",
         "run_vql::Broken VQL is reported, not answered with nothing":
             "its pre-check refuses 'SELEKT …' with 'VQL query must contain a SELECT statement', not naming the query",
         "run_vql::A query on a plugin that does not exist is reported":
