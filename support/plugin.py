@@ -73,8 +73,22 @@ def _template_of(item: pytest.Item) -> Any:
     return scenario_wrapper_template_registry.get(getattr(item, "obj", None))
 
 
+@pytest.hookimpl(tryfirst=True)  # before the SUT plugin reads the tool marks
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    from support.report.canonical import matrix_rows
+
     problems = []
+    for item in items:
+        # In a Scenario Outline, an Examples column named "tool" tags its row @tool:<value>.
+        callspec = getattr(item, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example") if callspec else None
+        if isinstance(example, dict) and example.get("tool"):
+            if example["tool"] in matrix_rows():
+                item.add_marker(pytest.mark.tool(name=example["tool"], from_examples=True))
+            else:
+                tpl = _template_of(item)
+                where = f"{tpl.feature.filename}:{tpl.line_number}" if tpl else item.nodeid
+                problems.append(f"{where}: Examples column tool names no canonical tool: {example['tool']!r}")
     for item in items:
         for mark in item.iter_markers("raptorspec_unknown_tag"):
             tpl = _template_of(item)

@@ -392,14 +392,17 @@ class Profile:
 
     # -- defects
 
-    def defect(self, tool: str, scenario: str | None = None, example: dict[str, str] | None = None) -> str | None:
-        """The known-defect reason for a tool (or one scenario of it, or one outline row), if any."""
+    def defect(self, tool: str, scenario: str | None = None, example: dict[str, str] | None = None,
+               whole_tool: bool = True) -> str | None:
+        """The known-defect reason for a tool (or one scenario of it, or one outline row), if any.
+
+        ``whole_tool=False`` ignores a defect keyed by the tool alone."""
         for value in (example or {}).values():
             if f"{tool}::{scenario}::{value}" in self.known_defects:
                 return self.known_defects[f"{tool}::{scenario}::{value}"]
         if scenario is not None and f"{tool}::{scenario}" in self.known_defects:
             return self.known_defects[f"{tool}::{scenario}"]
-        return self.known_defects.get(tool)
+        return self.known_defects.get(tool) if whole_tool else None
 
     def _map(self, tool: str) -> ToolMap:
         try:
