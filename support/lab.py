@@ -33,7 +33,7 @@ import yaml
 
 from support import waits
 from support.oracle import Oracle, load_api_config
-from support.secrets import register_secret
+from support.secrets import mask, register_secret
 
 API_USER = "raptorspec"
 _PR_SET_PDEATHSIG = 1
@@ -332,7 +332,7 @@ class EmbeddedLab:
     def logs(self, lines: int = 30) -> str:
         parts = []
         for p in self.procs:
-            parts.append(f"--- last {lines} lines of {p.name} log ({p.log}) ---\n{_tail(p.log, lines)}")
+            parts.append(f"--- last {lines} lines of {p.name} log ({p.log}) ---\n{mask(_tail(p.log, lines))}")
         return "\n".join(parts)
 
     def certificates(self) -> dict[str, str]:
