@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -101,6 +102,7 @@ class DockerLab:
         self.dir = cfg.dir
         self.api_config = cfg.api_config
         self.client_ids: list[str] = []
+        self.timings: dict[str, float] = {}  # seconds from `up --build`: containers_up, server_ready, clients_enrolled
         self._compose = [*compose.split(), "-f", str(compose_file), "-p", project]
 
     def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -208,15 +210,19 @@ def docker_lab(request: pytest.FixtureRequest, docker_engine: Dockerd, docker_la
     os.environ.update(RAPTORSPEC_LAB_DIR=str(docker_lab_dir), RAPTORSPEC_DOCKER_CONTEXT=str(context),
                       RAPTORSPEC_VR_VERSION=VERSION, RAPTORSPEC_RUN_ID=run_id)
     lab = DockerLab(cfg, docker_compose_command, Path(docker_compose_file), docker_compose_project_name)
+    t0 = time.monotonic()
     try:
         request.getfixturevalue("docker_services")  # pytest-docker: `up --build -d`; `down -v` at the end
     except Exception as exc:
         # pytest-docker runs `up` outside its cleanup guard: take down whatever did start
         lab._run("down", "-v", timeout=180)
         pytest.exit(f"the docker lab did not start: {exc}", returncode=3)
+    lab.timings["containers_up"] = time.monotonic() - t0
     wait_server_ready(lab, cfg.frontend_port, cfg.ca_pem(), lambda: Oracle(cfg.api_config), 90)
+    lab.timings["server_ready"] = time.monotonic() - t0
     with Oracle(cfg.api_config) as oracle:
         lab.client_ids = wait_enrolled(oracle, 1, lab, 120)
+    lab.timings["clients_enrolled"] = time.monotonic() - t0
     return lab
 
 

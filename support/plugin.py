@@ -180,6 +180,9 @@ def velociraptor_binary() -> Path:
         pytest.exit(f"Velociraptor binary unavailable: {exc}", returncode=3)
 
 
+_LAB_KEY = pytest.StashKey[Lab]()
+
+
 def _check_certs(lab: Lab, config: pytest.Config) -> None:
     try:
         certs.check(lab.certificates(), min_days=config.getoption("--cert-min-days"), mode=lab.mode)
@@ -204,13 +207,15 @@ def lab(request: pytest.FixtureRequest, lab_mode: str, pytestconfig: pytest.Conf
         except BaseException:
             ext.close()
             raise
+        pytestconfig.stash[_LAB_KEY] = ext
         try:
             yield ext
         finally:
             ext.close()
         return
     if lab_mode == "docker":
-        yield request.getfixturevalue("docker_lab")
+        pytestconfig.stash[_LAB_KEY] = request.getfixturevalue("docker_lab")
+        yield pytestconfig.stash[_LAB_KEY]
         return
     binary = request.getfixturevalue("velociraptor_binary")
     try:
@@ -219,11 +224,20 @@ def lab(request: pytest.FixtureRequest, lab_mode: str, pytestconfig: pytest.Conf
         embedded.__enter__()
     except (LabError, AssertionError) as exc:
         pytest.exit(f"the embedded lab did not start: {exc}", returncode=3)
+    pytestconfig.stash[_LAB_KEY] = embedded
     try:
         _check_certs(embedded, pytestconfig)
         yield embedded
     finally:
         embedded.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lab = config.stash.get(_LAB_KEY, None)
+    timings = getattr(lab, "timings", None)
+    if timings:
+        figures = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in timings.items())
+        terminalreporter.write_line(f"raptorspec lab ({lab.mode}): {figures}")
 
 
 @pytest.fixture(scope="session")
