@@ -286,3 +286,28 @@ def test_the_api_answers_clients_that_verify_the_address_they_dial(lab):
         req = api_pb2.VQLCollectorArgs(max_wait=1, Query=[api_pb2.VQLRequest(VQL="SELECT 1 AS one FROM scope()")])
         rows = [row for r in stub.Query(req, timeout=20) if r.Response for row in json.loads(r.Response)]
     assert rows == [{"one": 1}]
+
+
+@pytest.mark.lab
+def test_a_killed_harness_leaves_no_orphans(velociraptor_binary):
+    """Even a harness killed with SIGKILL (no teardown at all) takes its lab processes along."""
+    import shutil
+
+    from support.waits import wait_for
+
+    script = (
+        "import json, os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from support.lab import EmbeddedLab\n"
+        f"lab = EmbeddedLab(Path({str(velociraptor_binary)!r}))\n"
+        "lab.__enter__()\n"
+        "print(json.dumps([str(lab.dir), [p.popen.pid for p in lab.procs]]), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    lab_dir, pids = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(pids) == 2
+    wait_for(lambda: (not any(_pid_alive(p) for p in pids), [p for p in pids if _pid_alive(p)]),
+             "the lab processes of a killed harness to die", 20, 0.2)
+    shutil.rmtree(lab_dir)  # nothing ran the teardown: its directory is ours to remove
