@@ -36,7 +36,7 @@ lab-down: venv
 	$(PY) -m support.lab down
 
 bench: velociraptor
-	$(PY) -m bench.lab_boot
+	$(PY) -m bench.lab_boot --docker $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
