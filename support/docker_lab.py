@@ -122,6 +122,9 @@ class DockerLab:
     def certificates(self) -> dict[str, str]:
         return self.cfg.certificates()
 
+    def close(self) -> None:
+        """Nothing to do here: pytest-docker's ``docker_cleanup`` (``down -v``) ends the project."""
+
 
 # --------------------------------------------------------------------------------------
 # pytest-docker settings and the docker_lab fixture

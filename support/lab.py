@@ -535,9 +535,10 @@ def _cli(argv: list[str] | None = None) -> int:
         state_path.parent.mkdir(parents=True, exist_ok=True)
         state_path.unlink(missing_ok=True)
         log = state_path.parent / "supervisor.log"
-        sup = subprocess.Popen([sys.executable, "-m", "support.lab", "_serve", "--clients", str(args.clients)],
-                               stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
+        with open(log, "wb") as log_fh:
+            sup = subprocess.Popen([sys.executable, "-m", "support.lab", "_serve", "--clients", str(args.clients)],
+                                   stdout=log_fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
 
         def ready() -> tuple[bool, Any]:
             return state_path.exists(), _tail(log, 5) or "no output yet"

@@ -311,3 +311,13 @@ def test_a_killed_harness_leaves_no_orphans(velociraptor_binary):
     wait_for(lambda: (not any(_pid_alive(p) for p in pids), [p for p in pids if _pid_alive(p)]),
              "the lab processes of a killed harness to die", 20, 0.2)
     shutil.rmtree(lab_dir)  # nothing ran the teardown: its directory is ours to remove
+
+
+def test_every_lab_kind_is_a_lab(tmp_path):
+    from support.docker_lab import DockerLab
+    from support.lab import Lab, LabConfig
+
+    cfg = LabConfig(Path("/nonexistent"), tmp_path, ports=[1, 2, 3, 4])
+    assert isinstance(DockerLab(cfg, "docker-compose", tmp_path / "c.yml", "p"), Lab)
+    for kind in (EmbeddedLab, ExternalLab):
+        assert all(hasattr(kind, m) for m in ("alive", "logs", "certificates", "close"))
