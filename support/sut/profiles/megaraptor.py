@@ -168,6 +168,61 @@ class Megaraptor(Profile):
             "without the optional [deployment] extra, deployers/docker_deployer.py evaluates the annotation "
             "docker.DockerClient at import: NameError \"name 'docker' is not defined\", not the ImportError the "
             "page handles",
+        # deployment tools, seen on the embedded lab, 2026-11-25 (a089b23, installed without the [deployment]
+        # extra): importing deployment.deployers fails with NameError (docker_deployer.py's annotation
+        # docker.DockerClient), deployment.agents likewise (winrm_deployer.py's winrm.Session); that is not the
+        # ImportError the tools handle, so their bare "except Exception" answers a generic failure
+        "list_deployments::The list says how many deployments it holds":
+            "answers 'Failed to list deployments (hint: Check deployment infrastructure is available)': the "
+            "deployers import dies with NameError \"name 'docker' is not defined\", caught by a bare except",
+        "list_deployments::Every deployment on the list answers for its status":
+            "answers 'Failed to list deployments': the deployers import dies with NameError \"name 'docker' is not "
+            "defined\", caught by a bare except",
+        "get_deployment_status::The status of a deployment that does not exist is refused by name":
+            "answers 'Failed to get deployment status (hint: Check deployment ID and try again)' for "
+            "vr-raptorspec-none: the deployers import's NameError ('docker') is caught by a bare except, so the "
+            "'Deployment not found: <id>' branch is never reached",
+        "validate_deployment::Validating a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the deployers import's NameError ('docker') is caught by a bare except",
+        "generate_server_config::The configuration of a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the deployers import's NameError ('docker') is caught by a bare except",
+        "generate_api_credentials::Credentials for a deployment that does not exist are refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the deployers import's NameError ('docker') is caught by a bare except",
+        "export_deployment_docs::Documenting a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the deployers import's NameError ('docker') is caught by a bare except",
+        "generate_agent_installer::An installer for a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the agents import's NameError ('winrm') is caught by a bare except",
+        "generate_gpo_package::A group policy package for a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the agents import's NameError ('winrm') is caught by a bare except",
+        "generate_ansible_playbook::A playbook for a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the agents import's NameError ('winrm') is caught by a bare except",
+        "rotate_certificates::Rotating the certificates of a deployment that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none: "
+            "the deployers import's NameError ('docker') is caught by a bare except",
+        "deploy_agents_ssh::Pushing agents over SSH for a deployment that does not exist is refused and reaches no host":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none "
+            "(it does refuse and connects nowhere): the agents import's NameError ('winrm') is caught by a bare except",
+        "deploy_agents_winrm::Pushing agents over WinRM for a deployment that does not exist is refused and reaches no host":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for vr-raptorspec-none "
+            "(it does refuse and connects nowhere): the agents import's NameError ('winrm') is caught by a bare except",
+        "create_offline_collector::A collector for an operating system that does not exist is refused by name":
+            "answers 'Operation failed (hint: Check deployment configuration and try again)' for target OS "
+            "raptorspec-os: the agents import's NameError ('winrm') is caught by a bare except, and so would be "
+            "offline_collector.py's ValueError 'Unsupported target OS'",
+        "check_agent_deployment::Agents of a deployment that does not exist are refused by name":
+            "never looks the deployment up: for vr-raptorspec-none it answers success with every client of "
+            "Velociraptor's clients() (total_clients 1, online 1), as if they were that deployment's agents",
+        "deploy_server_cloud::A refused cloud server leaves no keys behind":
+            "deploy_server() generates and saves a certificate bundle before it checks the provider: refusing "
+            "'Unknown deployment type: raptorspec-nimbus' it leaves ca.key, server.key and api_client.key (and "
+            "their certificates) in ~/.local/share/megaraptor-mcp/certs/vr-<date>-<hex>/",
         "prompt:investigate_endpoint::The endpoint investigation prompt recommends only artifacts Velociraptor has":
             "recommends Windows.Registry.Run, which Velociraptor 0.77.2 does not have",
         "prompt:threat_hunt::The threat hunt prompt recommends only artifacts Velociraptor has":
