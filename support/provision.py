@@ -44,7 +44,10 @@ class ProvisionError(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("RAPTORSPEC_CACHE", Path.home() / ".cache" / "raptorspec"))
+    """The suite's cache: $RAPTORSPEC_CACHE, else $XDG_CACHE_HOME/raptorspec (~/.cache/raptorspec)."""
+    if os.environ.get("RAPTORSPEC_CACHE"):
+        return Path(os.environ["RAPTORSPEC_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "raptorspec"
 
 
 def cached_binary_path(version: str = VERSION) -> Path:

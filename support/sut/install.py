@@ -40,9 +40,10 @@ class _HasRequirements(Protocol):
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/raptorspec/suts`` (``~/.cache/raptorspec/suts`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "raptorspec" / "suts"
+    """``<the suite's cache>/suts``: $RAPTORSPEC_CACHE or $XDG_CACHE_HOME/raptorspec (see support.provision)."""
+    from support.provision import cache_dir
+
+    return cache_dir() / "suts"
 
 
 def venv_dir(profile: _HasRequirements, cache_dir: Path | None = None) -> Path:
