@@ -7,7 +7,6 @@ pytest-docker's ``docker_compose_file``, ``docker_compose_command``,
 """
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from pathlib import Path

@@ -321,6 +321,17 @@ class Profile:
         """The server's argv and the environment it needs (beyond PATH/HOME/LANG)."""
         raise NotImplementedError
 
+    def launch_argv(self, venv: Path | None, sut_command: list[str] | None, default: list[str],
+                    module: str | None = None) -> list[str]:
+        """The user's --sut-command when given, else ``default`` run from the SUT's own venv
+        (its first word names an executable in the venv's bin)."""
+        if sut_command:
+            return user_command(self.name, sut_command, module=module)
+        assert venv is not None, f"SUT {self.name} needs its venv"
+        from support.sut.install import venv_bin
+
+        return [str(venv_bin(venv, default[0])), *default[1:]]
+
     @property
     def installable(self) -> bool:
         return bool(self.requirements)

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from support.sut.base import Unsupported
-from support.sut.install import venv_bin
-from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifact, user_command, vql_kv_string
+from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifact, vql_kv_string
 
 NAME = "iflow-mcp-mgreen27-mcp-velociraptor"
 _ERRORS = re.compile(r"^(Failed to |Error |No results found)")
@@ -67,11 +66,7 @@ class Mgreen27(Profile):
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
                 ) -> tuple[list[str], dict[str, str]]:
-        if sut_command:
-            argv = user_command(self.name, sut_command, module="mcp_velociraptor")
-        else:
-            assert venv is not None, f"SUT {self.name} needs its venv"
-            argv = [str(venv_bin(venv, "python")), "-m", "mcp_velociraptor"]
+        argv = self.launch_argv(venv, sut_command, ["python", "-m", "mcp_velociraptor"], module="mcp_velociraptor")
         return argv, {"VELOCIRAPTOR_API_CONFIG": str(api_config)}
 
 

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from support.sut.base import Result, Unsupported
-from support.sut.install import venv_bin
 from support.sut.profiles import (
-    Profile, Reply, ToolMap, lacks, raw_of, reader, single_artifact, unwrap_content_json, user_command,
+    Profile, Reply, ToolMap, lacks, raw_of, reader, single_artifact, unwrap_content_json,
     vql_kv_string,
 )
 
@@ -139,11 +138,7 @@ class Socfortress(Profile):
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
                 ) -> tuple[list[str], dict[str, str]]:
-        if sut_command:
-            argv = user_command(self.name, sut_command)
-        else:
-            assert venv is not None, f"SUT {self.name} needs its venv"
-            argv = [str(venv_bin(venv, "iflow-mcp_socfortress-velociraptor-mcp-server"))]
+        argv = self.launch_argv(venv, sut_command, ["iflow-mcp_socfortress-velociraptor-mcp-server"])
         return [*argv, "--api-config", str(api_config)], {}
 
 

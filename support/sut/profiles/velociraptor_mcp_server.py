@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from support.sut.base import Unsupported
-from support.sut.install import venv_bin
-from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifact, user_command, with_default
+from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifact, with_default
 
 NAME = "velociraptor-mcp-server"
 
@@ -143,11 +142,7 @@ class VelociraptorMcpServer(Profile):
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
                 ) -> tuple[list[str], dict[str, str]]:
-        if sut_command:
-            argv = user_command(self.name, sut_command)
-        else:
-            assert venv is not None, f"SUT {self.name} needs its venv"
-            argv = [str(venv_bin(venv, "velociraptor-mcp"))]
+        argv = self.launch_argv(venv, sut_command, ["velociraptor-mcp"])
         return argv, {"VELOCIRAPTOR_API_CONFIG": str(api_config)}
 
 
