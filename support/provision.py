@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -119,8 +118,12 @@ def build(version: str = VERSION, dest: Path | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     log = dest.parent / "build.log"
     env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-buildvcs=false")
-    with tempfile.TemporaryDirectory(prefix="raptorspec-vr-build-") as scratch:
-        scratch_p = Path(scratch)
+    # The scratch copy lives beside the cached binary, so a build killed half-way leaves it
+    # where the next build (under the same lock) finds and removes it.
+    scratch_p = dest.parent / "build-scratch"
+    _force_rmtree(scratch_p)
+    scratch_p.mkdir()
+    try:
         _log(f"building Velociraptor {version} from {MODULE} (takes minutes on 2 cores)")
         dl = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{version}"], cwd=scratch_p, env=env,
                             capture_output=True, text=True)
@@ -147,7 +150,20 @@ def build(version: str = VERSION, dest: Path | None = None) -> Path:
         _run([go, "build", "-tags", BUILD_TAGS, "-o", str(tmp_out), "./bin"], src, env, "go build", log)
         verify_binary(tmp_out)
         tmp_out.replace(dest)
+    finally:
+        _force_rmtree(scratch_p)
     return dest
+
+
+def _force_rmtree(path: Path) -> None:
+    """Remove a tree that may hold read-only files copied from the Go module cache."""
+    def make_writable_and_retry(func, target, _exc):
+        Path(target).parent.chmod(0o700)
+        Path(target).chmod(0o700)
+        func(target)
+
+    if path.exists():
+        shutil.rmtree(path, onerror=make_writable_and_retry)
 
 
 def ensure_binary(version: str = VERSION) -> Path:

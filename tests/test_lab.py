@@ -321,3 +321,16 @@ def test_every_lab_kind_is_a_lab(tmp_path):
     assert isinstance(DockerLab(cfg, "docker-compose", tmp_path / "c.yml", "p"), Lab)
     for kind in (EmbeddedLab, ExternalLab):
         assert all(hasattr(kind, m) for m in ("alive", "logs", "certificates", "close"))
+
+
+def test_a_release_the_proxy_does_not_serve_is_named_and_leaves_no_scratch(tmp_path):
+    import shutil
+
+    from support.provision import build
+
+    if not shutil.which("go"):
+        pytest.skip("no go tool on PATH")
+    dest = tmp_path / "velociraptor-v0.0.1" / "velociraptor"
+    with pytest.raises(ProvisionError, match=r"(?s)did not serve .*@v0\.0\.1.*RAPTORSPEC_VELOCIRAPTOR"):
+        build("v0.0.1", dest)
+    assert not dest.exists() and not (dest.parent / "build-scratch").exists()
