@@ -108,6 +108,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 # live Gherkin progress in the terminal
 
 
+_STEP_T = pytest.StashKey[float]()  # when the current step started
+
+
 def _tw(config: pytest.Config) -> Any:
     rep = config.pluginmanager.get_plugin("terminalreporter")
     return rep if rep is not None and config.get_verbosity() >= 0 else None
@@ -123,8 +126,6 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, sce
         rep.write_line(f"Feature: {feature.name}", bold=True)
         rep.write_line(f"  Scenario: {scenario.name}" + (f"  [{sut_name}]" if sut_name else ""), cyan=True)
 
-
-_STEP_T = pytest.StashKey[float]()
 
 
 def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any) -> None:

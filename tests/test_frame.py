@@ -40,6 +40,13 @@ def _():
 """
 
 
+def run(spec: pytest.Pytester, feature: str, *args: str) -> pytest.RunResult:
+    """Write ``feature`` and the steps into the pytester dir and run pytest there."""
+    spec.path.joinpath("features", "label.feature").write_text(feature)
+    spec.makepyfile(test_spec=STEPS)
+    return spec.runpytest(*args)
+
+
 @pytest.fixture
 def spec(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makeini(textwrap.dedent("""\
@@ -59,18 +66,14 @@ def spec(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_tags_become_marks_and_select_by_tool(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE)
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest("-m", "tool(name='label_client') and security")
+    result = run(spec, FEATURE, "-m", "tool(name='label_client') and security")
     result.assert_outcomes(passed=1, deselected=1)
     result = spec.runpytest("-m", "os(name='linux')")
     result.assert_outcomes(passed=1, deselected=1)
 
 
 def test_steps_stream_as_gherkin(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE)
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest()
+    result = run(spec, FEATURE)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([
         "*Feature: Label a client*",
@@ -82,25 +85,19 @@ def test_steps_stream_as_gherkin(spec):
 
 
 def test_an_unknown_tag_fails_collection_naming_file_and_line(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("@security", "@securty"))
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest()
+    result = run(spec, FEATURE.replace("@security", "@securty"))
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*label.feature:9: unknown tag @securty*"])
 
 
 def test_an_unknown_tool_tag_fails_collection(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("@tool:label_client", "@tool:label_clients"))
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest()
+    result = run(spec, FEATURE.replace("@tool:label_client", "@tool:label_clients"))
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*label.feature:*unknown tag @tool:label_clients*"])
 
 
 def test_an_unbound_step_fails_naming_the_feature_and_line(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("Then the label is there\n\n", "Then nothing binds me\n\n"))
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest()
+    result = run(spec, FEATURE.replace("Then the label is there\n\n", "Then nothing binds me\n\n"))
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*NOT BOUND*label.feature:6*",
@@ -109,9 +106,7 @@ def test_an_unbound_step_fails_naming_the_feature_and_line(spec):
 
 
 def test_a_malformed_feature_names_its_line(spec):
-    spec.path.joinpath("features", "label.feature").write_text(FEATURE.replace("  Scenario: Quotes", "  Scenari Quotes"))
-    spec.makepyfile(test_spec=STEPS)
-    result = spec.runpytest()
+    result = run(spec, FEATURE.replace("  Scenario: Quotes", "  Scenari Quotes"))
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*Line number: 9*", "*Scenari Quotes*", "*File: *label.feature*"])
 

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from support import certs
+from support.ledger import delete_flow
 from support.lab import EmbeddedLab, ExternalLab, LabError, free_ports
 from support.oracle import Oracle, VQLError
 from support.provision import ProvisionError, verify_binary
@@ -59,8 +60,7 @@ def test_a_collection_through_the_oracle_finishes_with_rows(lab, oracle):
         rows = oracle.source(client_id, flow_id, "Generic.Client.Info/BasicInformation")
         assert len(rows) == 1 and rows[0]["OS"] == "linux", rows
     finally:
-        oracle.query("SELECT * FROM delete_flow(client_id=RsC, flow_id=RsF, really_do_it=TRUE)",
-                     {"RsC": client_id, "RsF": flow_id})
+        delete_flow(oracle, client_id, flow_id)
 
 
 @pytest.mark.lab

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from support.ledger import delete_flow
 from support.sut.plugin import SutHandle
 from support.sut.registry import PYPI_SUTS, get_profile
 from support.waits import wait_flow_done
@@ -35,5 +36,4 @@ def test_the_server_sees_the_enrolled_client(name, lab, oracle, sut_sessions):
             assert wait_flow_done(oracle, client_id, new[0], 60, lab=lab)["state"] == "FINISHED"
         finally:
             for flow_id in new:
-                oracle.query("SELECT * FROM delete_flow(client_id=RsC, flow_id=RsF, really_do_it=TRUE)",
-                             {"RsC": client_id, "RsF": flow_id})
+                delete_flow(oracle, client_id, flow_id)
