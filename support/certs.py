@@ -20,8 +20,7 @@ REGEN_HINT = {
 }
 
 
-class CertificateProblem(AssertionError):
-    """A lab certificate has expired, is about to, or cannot be read."""
+from support.errors import CertificateProblem  # noqa: E402,F401 (re-exported)
 
 
 @dataclass(frozen=True)

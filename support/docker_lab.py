@@ -31,8 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERD_ARGS = ["--storage-driver=vfs", "--bridge=none", "--iptables=false", "--ip6tables=false"]
 
 
-class DockerUnavailable(LabError):
-    """Docker cannot be used here; the message says how to enable it."""
+from support.errors import DockerUnavailable  # noqa: E402,F401 (re-exported)
 
 
 def _docker_ok() -> tuple[bool, str]:

@@ -39,8 +39,7 @@ API_USER = "raptorspec"
 _PR_SET_PDEATHSIG = 1
 
 
-class LabError(RuntimeError):
-    """The lab could not be set up, or died. The message says what and where its logs are."""
+from support.errors import LabError  # noqa: E402,F401 (re-exported)
 
 
 @runtime_checkable
@@ -549,7 +548,7 @@ def _cli(argv: list[str] | None = None) -> int:
 
         try:
             waits.wait_for(ready, "the background lab to come up", args.timeout, 0.5, alive=sup_alive)
-        except AssertionError as exc:
+        except waits.WaitError as exc:
             if sup.poll() is None:
                 os.killpg(sup.pid, signal.SIGTERM)
             print(f"error: {exc}", file=sys.stderr)
@@ -579,7 +578,7 @@ def _cli(argv: list[str] | None = None) -> int:
         try:
             waits.wait_for(lambda: (not _pid_alive(pid) and not any(_pid_alive(p) for p in state["pids"].values()),
                                     "still running"), "the lab to stop", 30, 0.3)
-        except AssertionError as exc:
+        except waits.WaitError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         out({"running": False, "stopped": state["dir"]}, f"lab in {state['dir']} stopped and removed")

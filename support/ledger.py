@@ -22,8 +22,7 @@ from typing import Any, Iterator, Protocol
 FLOW_DONE = ("FINISHED", "ERROR")
 
 
-class LeftBehind(AssertionError):
-    """Something a scenario (or the run) created is still in Velociraptor."""
+from support.errors import LeftBehind  # noqa: E402,F401 (re-exported)
 
 
 class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle

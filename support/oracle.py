@@ -26,17 +26,7 @@ _ERROR_LINE = re.compile(
 _BENIGN = re.compile(r"(?i)^(query stats:|.*\bstarting query execution\b|.*time: )")
 
 
-class VQLError(AssertionError):
-    """Velociraptor reported an error for a query (seen in its log lines)."""
-
-    def __init__(self, vql: str, lines: list[str]):
-        self.vql = vql
-        self.lines = lines
-        super().__init__(f"Velociraptor reported an error for VQL:\n  {vql}\n" + "\n".join(f"  | {l}" for l in lines))
-
-
-class OracleUnavailable(ConnectionError):
-    """The Velociraptor API could not be reached."""
+from support.errors import OracleUnavailable, VQLError  # noqa: E402,F401 (re-exported)
 
 
 def load_api_config(path: str | Path) -> dict[str, Any]:

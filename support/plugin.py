@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 
 from support import certs
+from support.errors import RaptorspecError
 from support.lab import EmbeddedLab, ExternalLab, Lab, LabError
 from support.oracle import Oracle
 
@@ -222,7 +223,7 @@ def lab(request: pytest.FixtureRequest, lab_mode: str, pytestconfig: pytest.Conf
         embedded = EmbeddedLab(binary, clients=pytestconfig.getoption("--clients"),
                                keep=pytestconfig.getoption("--keep-lab"))
         embedded.__enter__()
-    except (LabError, AssertionError) as exc:
+    except RaptorspecError as exc:
         pytest.exit(f"the embedded lab did not start: {exc}", returncode=3)
     pytestconfig.stash[_LAB_KEY] = embedded
     try:

@@ -38,8 +38,7 @@ ASSET_YAMLS = ("artifacts/b0x.yaml", "config/b0x.yaml", "crypto/b0x.yaml", "gui/
 REQUIRED_PLUGINS = ("clients", "collect_client", "hunt", "flows", "source", "label")
 
 
-class ProvisionError(RuntimeError):
-    """The Velociraptor binary could not be built, found or verified."""
+from support.errors import ProvisionError  # noqa: E402,F401 (re-exported)
 
 
 def cache_dir() -> Path:

@@ -14,12 +14,7 @@ from typing import Any, Callable
 import grpc
 
 
-class WaitTimeout(AssertionError):
-    """A bounded wait ran out. The message says what, how long, and what was last seen."""
-
-
-class WaitAborted(AssertionError):
-    """What the wait depended on died (a process exited, a lab went away)."""
+from support.errors import WaitAborted, WaitError, WaitTimeout  # noqa: F401 (re-exported)
 
 
 def _is_transient_grpc(exc: BaseException) -> bool:

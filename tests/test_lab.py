@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from support.errors import RaptorspecError
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -138,7 +140,7 @@ def test_a_frontend_that_dies_at_start_fails_fast_with_its_log(velociraptor_bina
                       f"exec {velociraptor_binary} \"$@\"\n")
     broken.chmod(0o755)
     lab = EmbeddedLab(broken, ready_timeout=60)
-    with pytest.raises(AssertionError) as info:
+    with pytest.raises(RaptorspecError) as info:
         lab.__enter__()
     text = str(info.value) + "".join(getattr(info.value, "__notes__", []))
     assert "frontend" in text and "exited with code 7" in text and "boom: frontend refused" in text

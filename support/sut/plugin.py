@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support.errors import RaptorspecError
 
 from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
@@ -179,7 +180,7 @@ class SutSessions:
         if session.alive() is not None:
             try:
                 session.restart()
-            except AssertionError as exc:
+            except RaptorspecError as exc:
                 failures.append(str(exc))
                 raise
         failures.clear()

@@ -75,33 +75,9 @@ logging.getLogger("mcp.client.stdio").addFilter(
 )
 
 
-class SutError(AssertionError):
-    """Base of every failure that the session attributes to the server under test."""
-
-
-class SutTimeout(SutError):
-    """A request got no reply within its deadline (the session is dead afterwards)."""
-
-
-class SutCrashed(SutError):
-    """The SUT process exited (or closed its stdout) while the session needed it."""
-
-
-class SutStreamError(SutError):
-    """The SUT wrote something on stdout that is not an MCP (JSON-RPC) message."""
-
-
-class SutProtocolError(SutError):
-    """The SUT answered with a JSON-RPC error (or a reply that is not valid MCP).
-
-    ``code`` is the JSON-RPC error code as sent (None when the reply was malformed). Compare
-    on the meaning of ``message``: SDK versions disagree on codes (some send 0).
-    """
-
-    def __init__(self, message: str, code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+from support.errors import (  # noqa: E402,F401 (re-exported)
+    SutCrashed, SutError, SutProtocolError, SutStreamError, SutTimeout,
+)
 
 
 class _Garbage(Exception):
