@@ -7,6 +7,7 @@ pytest-docker's ``docker_compose_file``, ``docker_compose_command``,
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--cert-min-days", type=float, default=7.0,
                 help="fail at session start when a lab certificate expires within this many days (default 7)")
     g.addoption("--keep-lab", action="store_true", help="keep the embedded lab's directory (configs, logs) after the run")
+    parser.addini("raptorspec_spec_module", default="features/test_spec.py",
+                  help="the module that binds every feature (scenarios(...)); a .feature path or a folder "
+                       "below it on the command line runs just those scenarios through it")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,6 +49,87 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
     if config.getoption("--clients") < 1:
         raise pytest.UsageError("--clients must be at least 1")
+    _map_feature_arguments(config)
+
+
+# --------------------------------------------------------------------------------------
+# running part of the spec: `pytest features/clients/`, `pytest x.feature`, `x.feature::Title`
+
+_FEATURE_FILTER = pytest.StashKey[list]()  # [(path, scenario title or None)]; absent = no filter
+
+
+def _map_feature_arguments(config: pytest.Config) -> None:
+    """Map .feature paths and folders below the spec module's folder to that module.
+
+    Every feature is bound in one module (``raptorspec_spec_module``), so pytest alone would
+    collect nothing for ``features/clients/`` or ``features/x.feature``. Each such argument is
+    replaced by the spec module, and ``pytest_collection_modifyitems`` deselects the scenarios
+    whose feature lies outside them. ``x.feature::Scenario title`` keeps the one scenario (or
+    Scenario Outline) with exactly that title. An argument naming the spec module itself, its
+    folder or an ancestor keeps everything. Raises ``pytest.UsageError`` for
+    ``folder::anything``.
+    """
+    spec = (config.rootpath / config.getini("raptorspec_spec_module")).resolve()
+    if not spec.is_file():
+        return
+    root = spec.parent
+    args: list[str] = []
+    filters: list[tuple[Path, str | None]] = []
+    everything = False
+    for arg in config.args:
+        head, sep, title = arg.partition("::")
+        path = Path(head)
+        path = (path if path.is_absolute() else config.invocation_params.dir / path).resolve()
+        inside = path != root and root in path.parents
+        if inside and path.is_file() and path.suffix == ".feature":
+            filters.append((path, title.strip() or None))
+        elif inside and path.is_dir() and not sep:
+            filters.append((path, None))
+        elif inside and path.is_dir():
+            raise pytest.UsageError(f"{arg}: '::' follows a .feature file (a folder runs all its scenarios)")
+        else:
+            if path == spec or (path.is_dir() and (path == root or path in root.parents)):
+                everything = True
+            args.append(arg)
+            continue
+        if str(spec) not in args:
+            args.append(str(spec))
+    if filters:
+        config.args[:] = args
+        if not everything:
+            config.stash[_FEATURE_FILTER] = filters
+
+
+def _feature_of(tpl: Any) -> Path:
+    return Path(tpl.feature.filename).resolve()
+
+
+def _apply_feature_filter(config: pytest.Config, items: list[pytest.Item]) -> None:
+    filters = config.stash.get(_FEATURE_FILTER, None)
+    if not filters:
+        return
+    spec = (config.rootpath / config.getini("raptorspec_spec_module")).resolve()
+    keep, drop, matched = [], [], set()
+    for item in items:
+        tpl = _template_of(item)
+        if tpl is None:
+            (drop if Path(str(item.path)).resolve() == spec else keep).append(item)
+            continue
+        feature = _feature_of(tpl)
+        hit = False
+        for i, (path, title) in enumerate(filters):
+            if (feature == path and (title is None or tpl.name == title)) or (path.is_dir() and path in feature.parents):
+                hit = True
+                matched.add(i)
+        (keep if hit else drop).append(item)
+    for i, (path, title) in enumerate(filters):
+        if i not in matched and title is not None:
+            titles = sorted({t.name for t in (_template_of(it) for it in items) if t is not None and _feature_of(t) == path})
+            raise pytest.UsageError(f"{path}: no scenario titled {title!r}; its scenarios: "
+                                    + "; ".join(repr(t) for t in titles))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 # --------------------------------------------------------------------------------------
@@ -73,10 +158,21 @@ def _template_of(item: pytest.Item) -> Any:
     return scenario_wrapper_template_registry.get(getattr(item, "obj", None))
 
 
+def _where(config: pytest.Config, tpl: Any) -> str:
+    """``features/x.feature:NN`` of a scenario template, relative to the rootdir when below it."""
+    path = _feature_of(tpl)
+    try:
+        path = path.relative_to(config.rootpath.resolve())
+    except ValueError:
+        pass
+    return f"{path}:{tpl.line_number}"
+
+
 @pytest.hookimpl(tryfirst=True)  # before the SUT plugin reads the tool marks
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     from support.report.canonical import matrix_rows
 
+    _apply_feature_filter(config, items)
     problems = []
     for item in items:
         # In a Scenario Outline, an Examples column named "tool" tags its row @tool:<value>.
@@ -96,8 +192,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             problems.append(
                 f"{where}: unknown tag @{mark.kwargs['tag']} (known: @tool:<canonical tool, resource:… or prompt:…>, "
                 f"@os:{'|'.join(sorted(KNOWN_OSES))}, {', '.join('@' + t for t in sorted(KNOWN_FLAG_TAGS))})")
+    for item in items:
+        tpl = _template_of(item)
+        if tpl is not None and item.get_closest_marker("tool") is None:
+            problems.append(f"{_where(config, tpl)}: scenario {tpl.name!r} has no @tool:<canonical tool> tag (on it, "
+                            f"its Rule or its feature, or an Examples column named tool): every scenario is in the matrix")
     if problems:
         raise pytest.UsageError("\n".join(sorted(set(problems))))
+    for item in items:
+        tpl = _template_of(item)
+        if tpl is not None:
+            item.user_properties.append(("tool", item.get_closest_marker("tool").kwargs["name"]))
+            item.user_properties.append(("scenario", _where(config, tpl)))
     external = config.getoption("--lab") == "external" and not config.getoption("--allow-destructive")
     for item in items:
         if external and item.get_closest_marker("destructive"):
@@ -117,15 +223,28 @@ def _tw(config: pytest.Config) -> Any:
     return rep if rep is not None and config.get_verbosity() >= 0 else None
 
 
+@contextlib.contextmanager
+def _uncaptured(config: pytest.Config) -> Iterator[None]:
+    """Write around pytest's output capture: the live Gherkin lines are written while a test
+    runs, when capture (default ``--capture=fd``) would otherwise swallow them."""
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    if capman is None:
+        yield
+        return
+    with capman.global_and_fixture_disabled():
+        yield
+
+
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     rep = _tw(request.config)
     request.node.stash[_STEP_T] = time.monotonic()
     if rep:
         sut = getattr(request.node, "callspec", None)
         sut_name = sut.params.get("sut_name") if sut else None
-        rep.ensure_newline()
-        rep.write_line(f"Feature: {feature.name}", bold=True)
-        rep.write_line(f"  Scenario: {scenario.name}" + (f"  [{sut_name}]" if sut_name else ""), cyan=True)
+        with _uncaptured(request.config):
+            rep.ensure_newline()
+            rep.write_line(f"Feature: {feature.name}", bold=True)
+            rep.write_line(f"  Scenario: {scenario.name}" + (f"  [{sut_name}]" if sut_name else ""), cyan=True)
 
 
 
@@ -137,7 +256,8 @@ def _step_line(request: pytest.FixtureRequest, step: Any, status: str, **color: 
     rep = _tw(request.config)
     if rep:
         took = time.monotonic() - request.node.stash.get(_STEP_T, time.monotonic())
-        rep.write_line(f"    {step.keyword} {step.name}  ({status}, {took:.1f}s)", **color)
+        with _uncaptured(request.config):
+            rep.write_line(f"    {step.keyword} {step.name}  ({status}, {took:.1f}s)", **color)
 
 
 def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any,
@@ -150,9 +270,87 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
     _step_line(request, step, f"FAILED: {type(exception).__name__}", red=True)
 
 
+def _suggestions(step_text: str) -> str:
+    """The step catalogue's closest phrases and a stub for an unbound step, or "" while the
+    catalogue (``support.steps_catalogue``, another change) is not there or fails."""
+    # CALL SITE for support.steps_catalogue.suggest(step_text) -> str (imported lazily).
+    try:
+        from support.steps_catalogue import suggest  # type: ignore[import-not-found]
+    except ImportError:
+        return ""
+    try:
+        return suggest(step_text) or ""
+    except Exception as exc:  # noqa: BLE001 - a broken hint must not hide the real failure
+        return f"(no suggestions: {type(exc).__name__}: {exc})"
+
+
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                                       exception: BaseException) -> None:
     _step_line(request, step, f"NOT BOUND: no step definition matches ({feature.rel_filename}:{step.line_number})", red=True)
+    hint = _suggestions(step.name)
+    if hint and exception.args:
+        exception.args = (f"{exception.args[0]}\n{hint}", *exception.args[1:])
+
+
+# --------------------------------------------------------------------------------------
+# reports point at the scenario: skip lines, xfail lines, junit properties, cucumber tags
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside pytest-bdd's wrapper: its scenario report exists
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    rep = yield
+    tpl = _template_of(item)
+    if tpl is None:
+        return rep
+    where = _where(item.config, tpl)
+    path, _, line = where.rpartition(":")
+    if rep.skipped and isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        # A skip mark or pytest.skip() inside pytest-bdd points at pytest_bdd/scenario.py; an
+        # analyst needs the scenario. pytest folds a setup skip mark's line away unless the
+        # report's keywords lack "skip".
+        rep.longrepr = (path, int(line), rep.longrepr[2])
+        rep.keywords.pop("skip", None)
+    _tag_cucumber_scenario(item, rep)
+    return rep
+
+
+def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
+    """Name the SUT and the canonical tool in pytest-bdd's report of the scenario (read by
+    ``--cucumberjson``): tags ``sut:<name>`` / ``tool:<name>`` and ``[<sut>]`` after the title."""
+    from pytest_bdd.reporting import test_report_context_registry
+
+    context = test_report_context_registry.get(rep)
+    if context is None:
+        return
+    scenario = context.scenario
+    callspec = getattr(item, "callspec", None)
+    sut_name = callspec.params.get("sut_name") if callspec else None
+    tool = item.get_closest_marker("tool")
+    tags = list(scenario.get("tags", []))
+    if tool is not None and f"tool:{tool.kwargs['name']}" not in tags:
+        tags.append(f"tool:{tool.kwargs['name']}")
+    if sut_name:
+        tags.append(f"sut:{sut_name}")
+        if not scenario["name"].endswith(f"[{sut_name}]"):
+            scenario["name"] = f"{scenario['name']} [{sut_name}]"
+    scenario["tags"] = sorted(set(tags))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")  # around the short summary
+def _xfail_lines_name_the_scenario(terminalreporter: Any, config: pytest.Config) -> Any:
+    """XFAIL lines of ``-rx`` end with the scenario's ``features/x.feature:NN`` (for the time
+    of the summary only: the reason other reports read stays as it is)."""
+    changed = []
+    for rep in terminalreporter.stats.get("xfailed", []):
+        where = dict(getattr(rep, "user_properties", [])).get("scenario")
+        if where and isinstance(getattr(rep, "wasxfail", None), str):
+            changed.append((rep, rep.wasxfail))
+            rep.wasxfail = f"{rep.wasxfail} ({where})"
+    try:
+        return (yield)
+    finally:
+        for rep, reason in changed:
+            rep.wasxfail = reason
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""Checks of the feature files that pytest-bdd would otherwise let through in silence.
+
+pytest-bdd 9 parses each ``.feature`` with the official Gherkin parser and then keeps its
+scenarios in a dict keyed by title, folds lines above the first ``Scenario:`` into the
+feature's description, and reads files as plain UTF-8. So, without these checks:
+
+* two scenarios with one title in a feature → only the last one runs;
+* a step written under ``Feature:`` (or ``Rule:``) above the first scenario → it is prose, the
+  scenario passes without it;
+* a scenario with no steps → it passes having checked nothing;
+* a UTF-8 byte-order mark → a parse error quoting a line that looks right.
+
+:func:`problems_in` finds these (and names the invisible character behind a parse error);
+``features/test_spec.py`` fails collection with its list before binding, and reads files as
+``utf-8-sig`` so that a BOM is accepted. CRLF line endings are accepted as they are (Python's
+universal newlines, then the Gherkin parser).
+"""
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any, Iterable
+
+from gherkin.dialect import Dialect
+from gherkin.errors import CompositeParserException, ParserError
+from gherkin.parser import Parser
+
+__all__ = ["problems_in", "problems_of", "invisible_characters", "read_feature"]
+
+_BOM = "\ufeff"
+_VISIBLE_SPACE = {" ", "\t"}
+
+
+def invisible_characters(text: str) -> list[str]:
+    """Names of the characters in ``text`` an editor does not show: ``["U+FEFF ZERO WIDTH
+    NO-BREAK SPACE at column 1", …]`` (format and other-control characters, spaces other than
+    space and tab, line/paragraph separators). Columns are 1-based."""
+    found = []
+    for col, ch in enumerate(text, start=1):
+        cat = unicodedata.category(ch)
+        if ch in _VISIBLE_SPACE or ch in "\r\n":
+            continue
+        if cat in {"Cf", "Cc", "Zs", "Zl", "Zp", "Co", "Cn"}:
+            found.append(f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')} at column {col}")
+    return found
+
+
+def read_feature(path: Path) -> str:
+    """The text of a feature file: UTF-8, a leading BOM dropped, CRLF/CR read as LF.
+
+    Raises ``UnicodeDecodeError`` for bytes that are not UTF-8 (caught by :func:`problems_of`).
+    """
+    text = path.read_bytes().decode("utf-8")
+    if text.startswith(_BOM):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def problems_in(folder: Path | str) -> list[str]:
+    """Every problem of every ``*.feature`` below ``folder`` (sorted by file), as lines
+    ``<path>:<line>: <what>``; empty when all is well."""
+    problems: list[str] = []
+    for path in sorted(Path(folder).rglob("*.feature")):
+        problems.extend(problems_of(path))
+    return problems
+
+
+def problems_of(path: Path) -> list[str]:
+    """The problems of one feature file (see the module doc), as ``<path>:<line>: <what>``."""
+    try:
+        text = read_feature(path)
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return [f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}): save the file as UTF-8"]
+    lines = text.split("\n")
+    try:
+        doc = Parser().parse(text)
+    except CompositeParserException as exc:
+        return [_parse_problem(path, lines, err) for err in exc.errors]
+    except ParserError as exc:
+        return [_parse_problem(path, lines, exc)]
+    feature = doc.get("feature")
+    if not feature:
+        return []
+    dialect = Dialect.for_name(feature.get("language", "en"))
+    # "* " is a step keyword too, but in a description it is far more often a bullet list.
+    step_keywords = tuple({k for k in (dialect.given_keywords + dialect.when_keywords + dialect.then_keywords
+                                       + dialect.and_keywords + dialect.but_keywords) if k.strip() != "*"})
+    problems: list[str] = []
+    problems += _stray_steps(path, lines, feature, feature["location"]["line"], feature["children"], step_keywords)
+    scenarios: list[dict[str, Any]] = []
+    for child in feature["children"]:
+        if "scenario" in child:
+            scenarios.append(child["scenario"])
+        elif "rule" in child:
+            rule = child["rule"]
+            problems += _stray_steps(path, lines, rule, rule["location"]["line"], rule["children"], step_keywords)
+            scenarios += [c["scenario"] for c in rule["children"] if "scenario" in c]
+    seen: dict[str, list[int]] = {}
+    for sc in scenarios:
+        seen.setdefault(sc["name"].strip(), []).append(sc["location"]["line"])
+        if not sc["steps"]:
+            problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no steps "
+                            "(it would pass having checked nothing)")
+    for name, at in seen.items():
+        if len(at) > 1:
+            problems.append(f"{path}:{at[0]}: {len(at)} scenarios titled {name!r} (lines "
+                            f"{', '.join(map(str, at))}): pytest-bdd would keep only the last; give each its own title")
+    return sorted(problems, key=lambda p: int(p.split(":")[1]) if p.split(":")[1].isdigit() else 0)
+
+
+def _parse_problem(path: Path, lines: list[str], err: Any) -> str:
+    line = (getattr(err, "location", None) or {}).get("line") or 0
+    content = lines[line - 1] if 0 < line <= len(lines) else ""
+    hidden = invisible_characters(content)
+    msg = str(err).split("\n")[0]
+    where = f"{path}:{line}: Gherkin parse error: {msg}; the line reads {content!r}"
+    if hidden:
+        where += f"; it holds invisible characters: {', '.join(hidden)} (delete and retype them)"
+    return where
+
+
+def _stray_steps(path: Path, lines: list[str], node: dict[str, Any], start: int, children: Iterable[dict[str, Any]],
+                 step_keywords: tuple[str, ...]) -> list[str]:
+    """Step lines between a ``Feature:``/``Rule:`` line and its first child: Gherkin reads them
+    as description, so the step would never run."""
+    first = [c[k]["location"]["line"] for c in children for k in c if isinstance(c[k], dict) and "location" in c[k]]
+    tag_lines = [t["location"]["line"] for c in children for k in c if isinstance(c[k], dict)
+                 for t in c[k].get("tags", [])]
+    end = min(first + tag_lines) if first or tag_lines else len(lines) + 1
+    found = []
+    for number in range(start + 1, end):
+        text = lines[number - 1].strip()
+        if text.startswith(step_keywords):
+            kind = node.get("keyword", "Feature").strip()
+            found.append(f"{path}:{number}: step outside a Scenario or Background: {text!r} is under "
+                         f"{kind}: {node.get('name', '')!r}, where Gherkin reads it as description and never runs it; "
+                         "move it into a Background: (or a Scenario)")
+    return found
