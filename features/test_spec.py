@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from pytest_bdd import scenarios
 
-from support.gherkin import problems_in
+from support.gherkin import preload_features, problems_in
 
 _problems = problems_in(Path(__file__).parent)
 if _problems:
     pytest.fail("the features hold what pytest-bdd would lose:\n" + "\n".join(_problems), pytrace=False)
 
+preload_features(Path(__file__).parent)  # as utf-8-sig: scenarios() alone ignores its encoding
 scenarios(".", encoding="utf-8-sig")

@@ -25,7 +25,7 @@ from gherkin.dialect import Dialect
 from gherkin.errors import CompositeParserException, ParserError
 from gherkin.parser import Parser
 
-__all__ = ["problems_in", "problems_of", "invisible_characters", "read_feature"]
+__all__ = ["problems_in", "problems_of", "invisible_characters", "read_feature", "preload_features"]
 
 _BOM = "\ufeff"
 _VISIBLE_SPACE = {" ", "\t"}
@@ -56,6 +56,17 @@ def read_feature(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def preload_features(folder: Path | str) -> None:
+    """Parse every ``*.feature`` below ``folder`` into pytest-bdd's feature cache as
+    ``utf-8-sig`` (a leading BOM accepted). Needed because pytest-bdd 9's ``scenarios()``
+    does not pass its ``encoding`` to the parser (pytest_bdd/scenario.py, ``get_features``);
+    it then finds each file already parsed. Raises what pytest-bdd raises for a bad file."""
+    from pytest_bdd.feature import get_feature
+
+    for path in sorted(Path(folder).resolve().rglob("*.feature")):
+        get_feature(str(path.parent), path.name, encoding="utf-8-sig")
+
+
 def problems_in(folder: Path | str) -> list[str]:
     """Every problem of every ``*.feature`` below ``folder`` (sorted by file), as lines
     ``<path>:<line>: <what>``; empty when all is well."""
@@ -79,14 +90,19 @@ def problems_of(path: Path) -> list[str]:
         return [_parse_problem(path, lines, err) for err in exc.errors]
     except ParserError as exc:
         return [_parse_problem(path, lines, exc)]
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        hidden = invisible_characters(line)
+        if hidden:
+            problems.append(f"{path}:{number}: invisible characters: {', '.join(hidden)} (an editor does not show "
+                            "them; Gherkin does not read the line as written: delete and retype them)")
     feature = doc.get("feature")
     if not feature:
-        return []
+        return problems
     dialect = Dialect.for_name(feature.get("language", "en"))
     # "* " is a step keyword too, but in a description it is far more often a bullet list.
     step_keywords = tuple({k for k in (dialect.given_keywords + dialect.when_keywords + dialect.then_keywords
                                        + dialect.and_keywords + dialect.but_keywords) if k.strip() != "*"})
-    problems: list[str] = []
     problems += _stray_steps(path, lines, feature, feature["location"]["line"], feature["children"], step_keywords)
     scenarios: list[dict[str, Any]] = []
     for child in feature["children"]:

@@ -337,7 +337,7 @@ def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")  # around the short summary
-def _xfail_lines_name_the_scenario(terminalreporter: Any, config: pytest.Config) -> Any:
+def pytest_terminal_summary_xfail_lines(terminalreporter: Any, config: pytest.Config) -> Any:
     """XFAIL lines of ``-rx`` end with the scenario's ``features/x.feature:NN`` (for the time
     of the summary only: the reason other reports read stays as it is)."""
     changed = []

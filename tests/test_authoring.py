@@ -1,0 +1,394 @@
+"""What an analyst writes and runs, as they would: a copy of the real binding module
+(features/test_spec.py) and our plugins in a pytester project with small features, the fake
+SUT of tests/sut_fakes, and pytest run with the project's own default options.
+
+Covered: the live Gherkin lines in a default (captured) run; a folder, a .feature file and
+``x.feature::Scenario title`` each run exactly their scenarios; what pytest-bdd would lose in
+silence fails collection naming file and line (duplicate titles, a step above the first
+scenario, an empty scenario, a parse error behind an invisible character, a scenario outside
+the matrix); a BOM and CRLF are accepted; skip and xfail lines name the scenario; the Gherkin
+constructs the suite supports, one test each; junit XML and cucumber JSON name SUT and tool.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKES = Path(__file__).resolve().parent / "sut_fakes"
+SUT_ARGS = (f"--sut-profile={FAKES / 'fake_profile.py'} "
+            f"--sut-command={shlex.quote(shlex.join([sys.executable, str(FAKES / 'fake_server.py')]))} --sut-timeout=10")
+
+INI = textwrap.dedent("""\
+    [pytest]
+    bdd_features_base_dir = features/
+    addopts = --strict-markers -p no:cacheprovider {sut_args}
+    markers =
+        tool(name): canonical tool
+        os(name): os
+        slow: slow
+        destructive: destructive
+        security: security
+        bad_input: bad input
+        raptorspec_unknown_tag(tag): internal
+    """)
+
+CONFTEST = '''
+from types import SimpleNamespace
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+pytest_plugins = ["support.plugin", "support.sut.plugin"]
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lab")
+    (d / "api_client.yaml").write_text("api_connection_string: 127.0.0.1:1\\n")
+    return SimpleNamespace(api_config=d / "api_client.yaml", dir=d, mode="fake")
+
+
+@given("a client")
+@given("un client")
+def _():
+    pass
+
+
+@when("I add a label")
+@when("j'ajoute une étiquette")
+def _():
+    pass
+
+
+@then("the label is there")
+@then("l'étiquette est là")
+def _():
+    pass
+
+
+@when("the server under test lists the clients", target_fixture="reply")
+def _(sut):
+    return sut.call("list_clients")
+
+
+@then(parsers.parse("it lists {n:d} clients"))
+def _(reply, n):
+    assert reply.ok, reply.error
+    assert len(reply.rows) == n
+
+
+@then("this check fails")
+def _():
+    assert False, "the check failed"
+
+
+@given("these labels", target_fixture="labels")
+def _(datatable):
+    return datatable
+
+
+@then(parsers.parse("the labels are {text}"))
+def _(labels, text):
+    assert labels == json.loads(text), labels
+
+
+@when("I run the query", target_fixture="query")
+def _(docstring):
+    return docstring
+
+
+@then(parsers.parse("the query has {n:d} lines"))
+def _(query, n):
+    assert len(query.splitlines()) == n, query
+
+
+@then(parsers.parse('the cell reads "{value}"'))
+def _(value):
+    assert value == "a | b", value
+'''.replace("from types", "import json\nfrom types")
+
+LIST = """\
+@tool:list_clients
+Feature: List clients
+
+  Scenario: The client is listed
+    Given a client
+    When the server under test lists the clients
+    Then it lists 3 clients
+
+  Scenario: A label is there
+    Given a client
+    When I add a label
+    Then the label is there
+"""
+
+LABEL = """\
+@tool:label_client
+Feature: Label a client
+
+  Scenario: A label I add is there
+    Given a client
+    When I add a label
+    Then the label is there
+
+  Scenario: Removing a label takes it off
+    Given a client
+    Then the label is there
+"""
+
+INFO = """\
+@tool:get_client_info
+Feature: Client details
+
+  Scenario: A client that is not found
+    Given a client
+    Then this check fails
+"""
+
+VQL = """\
+@tool:run_vql
+Feature: Run VQL
+
+  Scenario: A query
+    Given a client
+    Then the label is there
+"""
+
+
+@pytest.fixture(autouse=True)
+def _suite_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester's subprocesses import support.* from this checkout."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """The real layout: features/<family>/<tool>.feature bound by a copy of features/test_spec.py."""
+    pytester.path.joinpath("pytest.ini").write_text(INI.format(sut_args=SUT_ARGS))
+    pytester.makeconftest(CONFTEST)
+    for rel, text in {"clients/list_clients.feature": LIST, "clients/label_client.feature": LABEL,
+                      "clients/get_client_info.feature": INFO, "vql/run_vql.feature": VQL}.items():
+        write(pytester, rel, text)
+    pytester.path.joinpath("features", "test_spec.py").write_text((ROOT / "features" / "test_spec.py").read_text())
+    return pytester
+
+
+def write(pytester: pytest.Pytester, rel: str, text: str | bytes) -> Path:
+    path = pytester.path / "features" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------------------- live progress
+
+
+def test_live_gherkin_lines_show_in_a_default_run(project):
+    """No -s: pytest's fd capture is on, as in `make spec`."""
+    result = project.runpytest_subprocess("features/")
+    result.assert_outcomes(passed=3, skipped=2, xfailed=1)
+    result.stdout.fnmatch_lines([
+        "Feature: List clients",
+        "  Scenario: The client is listed  [[]fake[]]",
+        "    Given a client  (passed, *s)",
+        "    When the server under test lists the clients  (passed, *s)",
+        "    Then it lists 3 clients  (passed, *s)",
+    ])
+
+
+# ---------------------------------------------------------------------------- running part of the spec
+
+
+def test_a_folder_runs_exactly_its_features(project):
+    result = project.runpytest("features/clients/", "-v")
+    result.assert_outcomes(passed=2, skipped=2, xfailed=1, deselected=1)
+    assert "test_a_query" not in result.stdout.str()
+
+
+def test_a_feature_file_runs_exactly_its_scenarios(project):
+    result = project.runpytest("features/clients/list_clients.feature")
+    result.assert_outcomes(passed=2, deselected=4)
+    result = project.runpytest("features/clients/list_clients.feature", "features/vql/run_vql.feature")
+    result.assert_outcomes(passed=3, deselected=3)
+
+
+def test_feature_colon_colon_title_runs_one_scenario(project):
+    result = project.runpytest("features/clients/list_clients.feature::A label is there", "-v")
+    result.assert_outcomes(passed=1, deselected=5)
+    result.stdout.fnmatch_lines(["*test_a_label_is_there?fake? PASSED*"])
+
+
+def test_an_unknown_title_is_a_usage_error_listing_the_titles(project):
+    result = project.runpytest("features/clients/list_clients.feature::A label is here")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*list_clients.feature: no scenario titled 'A label is here'; its scenarios: "
+                                 "'A label is there'; 'The client is listed'*"])
+
+
+def test_the_whole_spec_still_runs_from_its_folder_or_module(project):
+    project.runpytest("features/").assert_outcomes(passed=3, skipped=2, xfailed=1)
+    project.runpytest("features/test_spec.py", "features/clients/").assert_outcomes(passed=3, skipped=2, xfailed=1)
+
+
+# ---------------------------------------------------------------------------- nothing is lost in silence
+
+
+def test_two_scenarios_with_one_title_fail_collection_naming_both_lines(project):
+    write(project, "clients/list_clients.feature", LIST.replace("A label is there", "The client is listed"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*list_clients.feature:4: 2 scenarios titled 'The client is listed' (lines 4, 9)*"])
+
+
+def test_a_step_above_the_first_scenario_fails_collection(project):
+    write(project, "clients/list_clients.feature", LIST.replace("Feature: List clients\n",
+                                                                 "Feature: List clients\n  Given a client\n"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*list_clients.feature:3: step outside a Scenario or Background: 'Given a client'*"])
+
+
+def test_a_step_above_the_first_scenario_of_a_rule_fails_collection(project):
+    write(project, "clients/list_clients.feature", LIST.replace(
+        "  Scenario: A label is there", "  Rule: Labels\n    When I add a label\n\n  Scenario: A label is there"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*list_clients.feature:10: step outside a Scenario or Background: 'When I add a label'*"])
+
+
+def test_a_scenario_with_no_steps_fails_collection(project):
+    write(project, "vql/run_vql.feature", VQL + "\n  Scenario: Nothing yet\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*run_vql.feature:8: scenario 'Nothing yet' has no steps*"])
+
+
+def test_a_byte_order_mark_and_crlf_are_accepted(project):
+    write(project, "vql/run_vql.feature", b"\xef\xbb\xbf" + VQL.replace("\n", "\r\n").encode())
+    project.runpytest("features/vql/").assert_outcomes(passed=1)
+
+
+def test_a_parse_error_names_file_line_and_the_invisible_character(project):
+    write(project, "vql/run_vql.feature", VQL.replace("Feature: Run VQL", "\u200bFeature: Run VQL"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*run_vql.feature:2: Gherkin parse error: *invisible characters: "
+                                 "U+200B ZERO WIDTH SPACE at column 1*"])
+
+
+def test_an_invisible_character_that_parses_is_still_named(project):
+    """A zero-width space in "Scenario:" turns the scenario into prose: nothing would run."""
+    write(project, "vql/run_vql.feature", VQL.replace("  Scenario: A query", "  Scenario\u200b: A query"))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*run_vql.feature:4: invisible characters: U+200B ZERO WIDTH SPACE at column 11*"])
+
+
+def test_a_scenario_without_a_tool_tag_fails_collection(project):
+    write(project, "vql/run_vql.feature", VQL.replace("@tool:run_vql\n", ""))
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*features/vql/run_vql.feature:3: scenario 'A query' has no @tool:<canonical tool> tag*"])
+
+
+def test_skip_and_xfail_lines_point_at_the_scenario(project):
+    result = project.runpytest("features/", "-rsx")
+    result.stdout.fnmatch_lines([
+        "SKIPPED [[]1[]] features/clients/label_client.feature:4: SUT fake has no label_client",
+        "SKIPPED [[]1[]] features/clients/label_client.feature:9: SUT fake has no label_client",
+        "XFAIL *test_a_client_that_is_not_found?fake? - SUT fake: known defect: answers every client id with "
+        "not found (features/clients/get_client_info.feature:4)",
+    ])
+    assert "pytest_bdd" not in result.stdout.str()
+
+
+def test_an_unbound_step_still_fails_naming_file_and_line_without_a_catalogue(project):
+    write(project, "vql/run_vql.feature", VQL.replace("Then the label is there", "Then nothing binds me"))
+    result = project.runpytest("features/vql/")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*NOT BOUND*run_vql.feature:6*", "*Step definition is not found: Then \"nothing binds me\"*"])
+
+
+# ---------------------------------------------------------------------------- the supported Gherkin constructs
+
+
+def _one(project: pytest.Pytester, text: str, **outcomes: int) -> pytest.RunResult:
+    write(project, "vql/run_vql.feature", text)
+    result = project.runpytest("features/vql/", "-v")
+    result.assert_outcomes(**outcomes)
+    return result
+
+
+def test_construct_background_runs_before_each_scenario(project):
+    _one(project, "@tool:run_vql\nFeature: F\n  Background:\n    Given a client\n\n"
+                  "  Scenario: One\n    Then the label is there\n\n  Scenario: Two\n    Then this check fails\n",
+         passed=1, failed=1)
+
+
+def test_construct_rule_with_its_own_tool_tag(project):
+    result = _one(project, "Feature: F\n\n  @tool:run_vql\n  Rule: Queries\n\n    Scenario: In a rule\n"
+                           "      Given a client\n      Then the label is there\n", passed=1)
+    result.stdout.fnmatch_lines(["*test_in_a_rule?fake? PASSED*"])
+
+
+def test_construct_data_table_reaches_the_step(project):
+    _one(project, '@tool:run_vql\nFeature: F\n  Scenario: Table\n    Given these labels\n'
+                  '      | name      | colour |\n      | case-4711 | red    |\n'
+                  '    Then the labels are [["name", "colour"], ["case-4711", "red"]]\n', passed=1)
+
+
+def test_construct_doc_string_reaches_the_step(project):
+    _one(project, '@tool:run_vql\nFeature: F\n  Scenario: Doc\n    When I run the query\n      """\n'
+                  '      SELECT *\n      FROM clients()\n      """\n    Then the query has 2 lines\n', passed=1)
+
+
+def test_construct_scenario_outline_with_an_escaped_pipe(project):
+    _one(project, '@tool:run_vql\nFeature: F\n  Scenario Outline: Pipes\n    Then the cell reads "<cell>"\n\n'
+                  '    Examples:\n      | cell   |\n      | a \\| b |\n', passed=1)
+
+
+def test_construct_examples_column_tool_tags_each_row(project):
+    result = _one(project, 'Feature: F\n  Scenario Outline: Per tool\n    Then the label is there\n\n'
+                           '    Examples:\n      | tool         |\n      | run_vql      |\n      | label_client |\n',
+                  passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*test_per_tool?fake-label_client?* SKIPPED*"])
+
+
+def test_construct_language_header(project):
+    _one(project, "# language: fr\n@tool:run_vql\nFonctionnalité: Étiqueter\n  Scénario: Une étiquette\n"
+                  "    Soit un client\n    Quand j'ajoute une étiquette\n    Alors l'étiquette est là\n", passed=1)
+
+
+# ---------------------------------------------------------------------------- CI result files
+
+
+def test_junit_and_cucumber_files_name_the_sut_and_the_tool(project):
+    result = project.runpytest("features/", "--junitxml=junit.xml", "--cucumberjson=cucumber.json")
+    result.assert_outcomes(passed=3, skipped=2, xfailed=1)
+    cases = ET.parse(project.path / "junit.xml").getroot().iter("testcase")
+    seen = {}
+    for case in cases:
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        seen[case.get("name")] = props
+    assert set(seen) == {"test_the_client_is_listed[fake]", "test_a_label_is_there[fake]",
+                         "test_a_label_i_add_is_there[fake]", "test_removing_a_label_takes_it_off[fake]",
+                         "test_a_client_that_is_not_found[fake]", "test_a_query[fake]"}, seen
+    assert seen["test_a_label_i_add_is_there[fake]"]["tool"] == "label_client"
+    assert seen["test_a_label_i_add_is_there[fake]"]["scenario"] == "features/clients/label_client.feature:4"
+    assert seen["test_a_query[fake]"]["tool"] == "run_vql"
+    features = json.loads((project.path / "cucumber.json").read_text())
+    elements = {el["name"]: {t["name"] for t in el["tags"]} for f in features for el in f["elements"]}
+    # pytest-bdd writes scenarios that ran (a skip at setup never reaches its cucumber report)
+    assert elements["The client is listed [fake]"] >= {"tool:list_clients", "sut:fake"}, elements
+    assert elements["A query [fake]"] >= {"tool:run_vql", "sut:fake"}, elements
