@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: spec test venv sysdeps velociraptor lab-up lab-down bench clean
+.PHONY: spec test venv sysdeps velociraptor lab-up lab-down bench clean lint-features reliability
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ lab-down: venv
 
 bench: velociraptor
 	$(PY) -m bench.lab_boot --docker $(BENCH_ARGS)
+
+# The features in the house style (gherkin-lint from tools/gherkin-lint, installed with npm ci on
+# first use, plus aligned tables and what pytest-bdd would lose); also run by `make test`.
+lint-features: venv
+	$(PY) -m support.gherkin lint features
+
+# N file-order runs and K random orders of the whole spec; each test id's outcome compared
+# (bench/results/reliability.json). RELIABILITY_ARGS="--runs 5 --orders 3 -- --sut all …"
+reliability: velociraptor
+	$(PY) -m bench.reliability $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

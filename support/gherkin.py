@@ -153,3 +153,141 @@ def _stray_steps(path: Path, lines: list[str], node: dict[str, Any], start: int,
                          f"{kind}: {node.get('name', '')!r}, where Gherkin reads it as description and never runs it; "
                          "move it into a Background: (or a Scenario)")
     return found
+
+
+# --------------------------------------------------------------------------------------
+# house style: the kept linter (gherkin-lint, npm) plus aligned tables, `python -m support.gherkin`
+
+LINTER_DIR = Path(__file__).resolve().parent.parent / "tools" / "gherkin-lint"
+FLAG_TAGS = ("@slow", "@destructive", "@security", "@bad_input")
+OS_TAGS = ("@os:linux", "@os:windows", "@os:macos")
+
+
+class LinterUnavailable(RuntimeError):
+    """gherkin-lint cannot be installed or run here (no ``npm``/``node``, or ``npm ci`` failed);
+    the message says which and how to fix it."""
+
+
+def linter_command() -> list[str]:
+    """The gherkin-lint command (``tools/gherkin-lint/node_modules/.bin/gherkin-lint``),
+    installed first with ``npm ci`` from the pinned lock file when missing (about 10 s, from
+    the npm registry). Raises :class:`LinterUnavailable`."""
+    import shutil
+    import subprocess
+
+    exe = LINTER_DIR / "node_modules" / ".bin" / "gherkin-lint"
+    if not exe.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise LinterUnavailable("npm is not installed: the feature linter (gherkin-lint) runs on Node.js; "
+                                    "install nodejs and npm (apt-get install nodejs npm)")
+        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=LINTER_DIR,
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0 or not exe.exists():
+            raise LinterUnavailable(f"npm ci in {LINTER_DIR} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return [str(exe)]
+
+
+def linter_config(tool_rows: Iterable[str]) -> dict[str, Any]:
+    """tools/gherkin-lint/.gherkin-lintrc with ``allowed-tags`` narrowed to the tags the suite
+    knows: the flags, ``@os:…`` and ``@tool:<row>`` for each canonical tool/resource/prompt."""
+    import json
+
+    config = json.loads((LINTER_DIR / ".gherkin-lintrc").read_text())
+    config["allowed-tags"] = ["on", {"tags": [*FLAG_TAGS, *OS_TAGS, *(f"@tool:{row}" for row in tool_rows)]}]
+    return config
+
+
+def table_problems(path: Path) -> list[str]:
+    """Data tables and Examples whose ``|`` do not line up row under row (gherkin-lint does not
+    check alignment), as ``<path>:<line>: …``."""
+    try:
+        text = read_feature(path)
+        doc = Parser().parse(text)
+    except (UnicodeDecodeError, CompositeParserException, ParserError):
+        return []  # problems_of reports these
+    lines = text.split("\n")
+    problems = []
+    for rows in _tables(doc):
+        numbers = [row["location"]["line"] for row in rows]
+        pipes = {n: _pipe_columns(lines[n - 1]) for n in numbers}
+        first = pipes[numbers[0]]
+        for n in numbers[1:]:
+            if pipes[n] != first:
+                problems.append(f"{path}:{n}: table row not aligned with line {numbers[0]} "
+                                "(pad the cells so every | sits under the one above)")
+    return problems
+
+
+def _pipe_columns(line: str) -> list[int]:
+    cols, i = [], 0
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        if line[i] == "|":
+            cols.append(i)
+        i += 1
+    return cols
+
+
+def _tables(node: Any) -> Iterable[list[dict[str, Any]]]:
+    if isinstance(node, dict):
+        if "rows" in node and isinstance(node["rows"], list):  # a step's data table
+            yield node["rows"]
+        if "tableHeader" in node and node.get("tableHeader"):  # Examples
+            yield [node["tableHeader"], *node.get("tableBody", [])]
+        for value in node.values():
+            yield from _tables(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _tables(value)
+
+
+def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) -> tuple[int, str]:
+    """Lint feature files/folders the house way: gherkin-lint (indentation, duplicate names,
+    empty files and backgrounds, known tags, whitespace, …) with :func:`linter_config`, then
+    aligned tables and :func:`problems_of`. Returns ``(exit status, report text)``: 0 and ""
+    when clean. Raises :class:`LinterUnavailable`."""
+    import json
+    import re
+    import subprocess
+    import tempfile
+
+    if tool_rows is None:
+        from support.report.canonical import matrix_rows
+
+        tool_rows = matrix_rows()
+    paths = [Path(p) for p in paths]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="gherkin-lintrc-") as cfg:
+        json.dump(linter_config(tool_rows), cfg)
+        cfg.flush()
+        proc = subprocess.run([*linter_command(), "-c", cfg.name, *map(str, paths)],
+                              capture_output=True, text=True, timeout=300)
+    out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).strip()
+    files = sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*.feature"))})
+    ours = [problem for f in files for problem in (*table_problems(f), *problems_of(f))]
+    report = "\n".join(filter(None, [out, *ours]))
+    return (1 if proc.returncode != 0 or ours else 0), report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m support.gherkin lint [PATH …]`` (default ``features``): exit 0 when clean."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m support.gherkin", description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_lint = sub.add_parser("lint", help="lint feature files the house way")
+    p_lint.add_argument("paths", nargs="*", default=["features"])
+    args = parser.parse_args(argv)
+    try:
+        status, report = lint(args.paths)
+    except LinterUnavailable as exc:
+        print(f"feature linter unavailable: {exc}")
+        return 2
+    print(report or f"features clean: {', '.join(args.paths)}")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

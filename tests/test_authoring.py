@@ -392,3 +392,36 @@ def test_junit_and_cucumber_files_name_the_sut_and_the_tool(project):
     # pytest-bdd writes scenarios that ran (a skip at setup never reaches its cucumber report)
     assert elements["The client is listed [fake]"] >= {"tool:list_clients", "sut:fake"}, elements
     assert elements["A query [fake]"] >= {"tool:run_vql", "sut:fake"}, elements
+
+
+# ---------------------------------------------------------------------------- the kept linter
+
+
+def test_the_features_pass_the_house_linter():
+    from support.gherkin import lint
+
+    status, report = lint([ROOT / "features"])
+    assert (status, report) == (0, ""), report
+
+
+def test_the_linter_finds_what_the_house_voice_forbids(tmp_path):
+    from support.gherkin import lint
+
+    bad = tmp_path / "bad.feature"
+    bad.write_text(
+        "@tool:label_client @tool:nonsense\n"
+        "Feature: Label a client\n\n"
+        "  Scenario: A label I add is there\n"
+        "      Given an enrolled linux client\n"          # indented 6, not 4
+        "    When I add the labels \n"                    # trailing space
+        "      | name | colour |\n"
+        "      | case-4711 | red |\n"                     # not aligned
+        "    Then Velociraptor shows the labels\n\n"
+        "  Scenario: A label I add is there\n"
+        "    Then Velociraptor shows the labels\n")
+    status, report = lint([tmp_path], tool_rows=["label_client"])
+    assert status == 1
+    for expected in ("bad.feature", "Not allowed tag @tool:nonsense", "indentation", "no-trailing-spaces",
+                     "no-dupe-scenario-names", "bad.feature:8: table row not aligned with line 7",
+                     "2 scenarios titled 'A label I add is there' (lines 4, 11)"):
+        assert expected in report, (expected, report)

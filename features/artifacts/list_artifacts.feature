@@ -32,7 +32,7 @@ Feature: Find artifacts to collect
     Then the server under test lists no artifact
 
     Examples:
-      | search                                  |
-      | x' OR 1=1 --                            |
-      | x" OR TRUE OR "                         |
+      | search                                   |
+      | x' OR 1=1 --                             |
+      | x" OR TRUE OR "                          |
       | x'; SELECT * FROM artifact_definitions() |

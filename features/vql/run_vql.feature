@@ -11,10 +11,10 @@ Feature: Run VQL on the server
     And its rows equal the rows Velociraptor returns for it
 
     Examples:
-      | what                 | query                                                                                   |
-      | the clients          | SELECT client_id, os_info.hostname AS hostname FROM clients()                           |
-      | artifact names       | SELECT name, type FROM artifact_definitions() WHERE name =~ '^Linux.Sys.' ORDER BY name     |
-      | a computed row       | SELECT 6 * 7 AS answer, format(format='%v-%v', args=['raptor', 'spec']) AS word FROM scope() |
+      | what           | query                                                                                        |
+      | the clients    | SELECT client_id, os_info.hostname AS hostname FROM clients()                                |
+      | artifact names | SELECT name, type FROM artifact_definitions() WHERE name =~ '^Linux.Sys.' ORDER BY name      |
+      | a computed row | SELECT 6 * 7 AS answer, format(format='%v-%v', args=['raptor', 'spec']) AS word FROM scope() |
 
   Scenario: Variables I pass reach the query
     Given the query "SELECT Greeting AS word FROM scope()" with "Greeting" set to "raptorspec"
