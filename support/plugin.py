@@ -199,11 +199,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                             f"its Rule or its feature, or an Examples column named tool): every scenario is in the matrix")
     if problems:
         raise pytest.UsageError("\n".join(sorted(set(problems))))
+    allure = any(line.startswith("allure_label") for line in config.getini("markers"))  # allure-pytest-bdd on
     for item in items:
         tpl = _template_of(item)
         if tpl is not None:
-            item.user_properties.append(("tool", item.get_closest_marker("tool").kwargs["name"]))
+            tool = item.get_closest_marker("tool").kwargs["name"]
+            item.user_properties.append(("tool", tool))
             item.user_properties.append(("scenario", _where(config, tpl)))
+            callspec = getattr(item, "callspec", None)
+            sut_name = callspec.params.get("sut_name") if callspec else None
+            if allure:  # labels read by allure-pytest-bdd from its allure_label marks
+                label = pytest.mark.allure_label
+                item.add_marker(label(tool, label_type="tool"))
+                item.add_marker(label(f"tool:{tool}", label_type="tag"))
+                if sut_name:
+                    item.add_marker(label(sut_name, label_type="sut"))
+                    item.add_marker(label(f"sut:{sut_name}", label_type="tag"))
     external = config.getoption("--lab") == "external" and not config.getoption("--allow-destructive")
     for item in items:
         if external and item.get_closest_marker("destructive"):

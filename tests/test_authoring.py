@@ -425,3 +425,12 @@ def test_the_linter_finds_what_the_house_voice_forbids(tmp_path):
                      "no-dupe-scenario-names", "bad.feature:8: table row not aligned with line 7",
                      "2 scenarios titled 'A label I add is there' (lines 4, 11)"):
         assert expected in report, (expected, report)
+
+
+def test_allure_results_label_the_sut_and_the_tool(project):
+    result = project.runpytest("features/vql/", "--alluredir=allure")
+    result.assert_outcomes(passed=1, deselected=5)
+    results = [json.loads(p.read_text()) for p in (project.path / "allure").glob("*-result.json")]
+    assert len(results) == 1, results
+    labels = {(label["name"], label["value"]) for label in results[0]["labels"]}
+    assert {("sut", "fake"), ("tool", "run_vql"), ("tag", "sut:fake"), ("tag", "tool:run_vql")} <= labels, labels
