@@ -434,3 +434,50 @@ def test_allure_results_label_the_sut_and_the_tool(project):
     assert len(results) == 1, results
     labels = {(label["name"], label["value"]) for label in results[0]["labels"]}
     assert {("sut", "fake"), ("tool", "run_vql"), ("tag", "sut:fake"), ("tag", "tool:run_vql")} <= labels, labels
+
+
+# ---------------------------------------------------------------------------- the README walk
+
+
+WALK_FEATURE = '''\
+@tool:vql_help
+Feature: Help on VQL functions
+  As an analyst writing my first query
+  I want help on the functions VQL offers
+  So that I can use them without leaving the console
+
+  Scenario: Help on functions names a function
+    When I ask for VQL help on "functions"
+    Then the server under test reports success
+'''
+
+
+def test_the_readme_walk_from_a_new_feature_to_a_run_of_just_that_file(tmp_path):
+    """README "Writing a scenario", in a temporary copy of the repo: write a feature, lint it,
+    see exactly its scenarios (one per SUT) selected by its path and by its title."""
+    import shutil
+    import subprocess
+
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "reports", "__pycache__", "*.egg-info", ".pytest_cache"))
+    modules = ROOT / "tools" / "gherkin-lint" / "node_modules"
+    if modules.exists():  # the copy's linter without a second npm ci
+        (copy / "tools" / "gherkin-lint" / "node_modules").symlink_to(modules)
+    new = copy / "features" / "vql" / "vql_help_functions.feature"
+    new.write_text(WALK_FEATURE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+    env["PYTHONPATH"] = str(copy)
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *argv], cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+
+    lint = run("-m", "support.gherkin", "lint", "features/vql/vql_help_functions.feature")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    by_path = run("-m", "pytest", "features/vql/vql_help_functions.feature", "--collect-only", "-q", "--report", "none")
+    assert by_path.returncode == 0, by_path.stdout + by_path.stderr
+    selected = [line for line in by_path.stdout.splitlines() if "::" in line]
+    assert len(selected) == 3 and all("test_help_on_functions_names_a_function[" in s for s in selected), by_path.stdout
+    by_title = run("-m", "pytest", "features/vql/vql_help_functions.feature::Help on functions names a function",
+                   "--collect-only", "-q", "--report", "none")
+    assert sorted(line for line in by_title.stdout.splitlines() if "::" in line) == sorted(selected), by_title.stdout
