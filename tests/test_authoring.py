@@ -320,6 +320,20 @@ def test_an_unbound_step_still_fails_naming_file_and_line_without_a_catalogue(pr
     result.stdout.fnmatch_lines(["*NOT BOUND*run_vql.feature:6*", "*Step definition is not found: Then \"nothing binds me\"*"])
 
 
+def test_an_unbound_step_carries_the_catalogues_suggestions_once_there_is_one(project, monkeypatch):
+    """The call site for support.steps_catalogue.suggest (another change): its text joins the failure."""
+    import types
+
+    catalogue = types.ModuleType("support.steps_catalogue")
+    catalogue.suggest = lambda text: f"closest to {text!r}: Then the label is there"
+    monkeypatch.setitem(sys.modules, "support.steps_catalogue", catalogue)
+    write(project, "vql/run_vql.feature", VQL.replace("Then the label is there", "Then nothing binds me"))
+    result = project.runpytest("features/vql/")  # in process: it sees the module above
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*Step definition is not found: Then \"nothing binds me\"*",
+                                 "*closest to 'nothing binds me': Then the label is there*"])
+
+
 # ---------------------------------------------------------------------------- the supported Gherkin constructs
 
 
