@@ -25,7 +25,7 @@ from support.errors import RaptorspecError
 from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
 from support.sut.profiles import NoCommand, Profile
-from support.sut.registry import SutConfigError, get_profile, resolve_suts, sut_command
+from support.sut.registry import SutConfigError, get_profile, needs_command, resolve_suts, sut_command
 from support.sut.session import SutProtocolError, SutSession
 
 _SUTS_KEY = pytest.StashKey[list[str]]()
@@ -164,7 +164,7 @@ class SutSessions:
             return None
         suts = _suts(self.config)
         profile = get_profile(name)
-        if not profile.installable or suts == [name]:
+        if needs_command(profile) or suts == [name]:
             return command
         return None
 
