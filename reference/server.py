@@ -7,8 +7,9 @@ text. A failure raises :class:`ToolError` with a message naming the cause (the u
 Velociraptor's own log line, the deadline); the SDK answers it with ``isError: true``.
 
 Each caller's value reaches VQL as a variable of the query (``Ref*`` names, so that none
-shadows a VQL plugin or the ``Artifact`` namespace); lists and numbers travel as JSON and are
-decoded in VQL (``parse_json_array``, ``parse_json``). Limits are applied while reading the
+shadows a VQL plugin or the ``Artifact`` namespace); lists travel as JSON arrays
+(``parse_json_array``), numbers and booleans as fields of one JSON object
+(``parse_json(data=RefOptions).timeout``: ``parse_json`` decodes objects only). Limits are applied while reading the
 rows, so no number is pasted into VQL either.
 
 Velociraptor 0.77.2 behaviours the tools account for (seen on the lab, and in its source):
@@ -475,10 +476,10 @@ class Reference:
         try:
             rows = (await self.velo.query(
                 "SELECT collect_client(client_id=RefClientId, artifacts=parse_json_array(data=RefArtifacts), "
-                "spec=parse_json(data=RefSpec), timeout=parse_json(data=RefTimeout), "
-                "urgent=parse_json(data=RefUrgent)) AS collection FROM scope()",
-                {"RefClientId": client_id, "RefArtifacts": artifacts, "RefSpec": spec, "RefTimeout": int(timeout),
-                 "RefUrgent": bool(urgent)})).rows
+                "spec=parse_json(data=RefSpec), timeout=parse_json(data=RefOptions).timeout, "
+                "urgent=parse_json(data=RefOptions).urgent) AS collection FROM scope()",
+                {"RefClientId": client_id, "RefArtifacts": artifacts, "RefSpec": spec,
+                 "RefOptions": {"timeout": int(timeout), "urgent": bool(urgent)}})).rows
         except VelociraptorError as exc:
             raise _failure(f"collecting {', '.join(artifacts)} from client {client_id}", exc) from None
         collection = (rows[0].get("collection") if rows else None) or {}
@@ -527,11 +528,13 @@ class Reference:
             raise ToolError("timeout and expires_hours must be at least 1")
         await self.require_artifacts(list(artifacts))
         args = ["artifacts=parse_json_array(data=RefArtifacts)", "description=RefDescription",
-                "spec=parse_json(data=RefSpec)", "timeout=parse_json(data=RefTimeout)",
-                "expires=now() + parse_json(data=RefExpires)", "pause=parse_json(data=RefPause)"]
+                "spec=parse_json(data=RefSpec)", "timeout=parse_json(data=RefOptions).timeout",
+                "expires=now() + parse_json(data=RefOptions).expires_seconds",
+                "pause=parse_json(data=RefOptions).pause"]
         env: dict[str, Any] = {"RefArtifacts": list(artifacts), "RefDescription": description,
-                               "RefSpec": _spec(list(artifacts), parameters), "RefTimeout": int(timeout),
-                               "RefExpires": int(expires_hours) * 3600, "RefPause": bool(paused)}
+                               "RefSpec": _spec(list(artifacts), parameters),
+                               "RefOptions": {"timeout": int(timeout), "expires_seconds": int(expires_hours) * 3600,
+                                              "pause": bool(paused)}}
         if include_labels:
             args.append("include_labels=parse_json_array(data=RefInclude)")
             env["RefInclude"] = list(include_labels)
