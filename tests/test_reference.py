@@ -142,6 +142,10 @@ def test_over_stdio_it_offers_the_17_tools_and_sees_the_enrolled_client(lab, ora
             tools = (await s.list_tools()).tools
             assert sorted(t.name for t in tools) == sorted(TOOLS)
             assert all(t.output_schema for t in tools), [t.name for t in tools if not t.output_schema]
+            fixed = {str(r.uri) for r in (await s.list_resources()).resources}
+            templates = {t.uri_template for t in (await s.list_resource_templates()).resource_templates}
+            assert fixed | templates == set(get_profile("reference").resources), (fixed, templates)
+            assert {p.name for p in (await s.list_prompts()).prompts} == set(prompts.PROMPTS)
             return _data(await s.call_tool("list_clients", {}))
 
     data = asyncio.run(go())
