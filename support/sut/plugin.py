@@ -40,8 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sut", action="append", default=[], metavar="NAME",
         help="run the scenarios against this SUT (repeatable, or comma-separated). 'all' = every "
-             "SUT that can be had: the three PyPI servers, plus megaraptor when --sut-command is "
-             "given. Default: the three PyPI servers. Known: megaraptor, velociraptor-mcp-server, "
+             "SUT that can be had: the reference server and the three PyPI servers, plus megaraptor "
+             "when --sut-command is given. Default: the reference server and the three PyPI servers. "
+             "Known: reference, megaraptor, velociraptor-mcp-server, "
              "iflow-mcp-mgreen27-mcp-velociraptor, iflow-mcp-socfortress-velociraptor-mcp-server.",
     )
     group.addoption(
