@@ -36,7 +36,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, Field
 
 from reference import __version__, prompts
-from reference.velo import Velociraptor, VelociraptorError, VQLFailure
+from reference.velo import Velociraptor, VelociraptorError, VQLFailure, called_names, error_lines
 
 log = logging.getLogger("reference.server")
 
@@ -473,17 +473,22 @@ class Reference:
 
     async def _collect(self, client_id: str, artifacts: list[str], spec: dict[str, Any], timeout: int,
                        urgent: bool) -> tuple[str, Row]:
+        vql = ("SELECT collect_client(client_id=RefClientId, artifacts=parse_json_array(data=RefArtifacts), "
+               "spec=parse_json(data=RefSpec), timeout=parse_json(data=RefOptions).timeout, "
+               "urgent=parse_json(data=RefOptions).urgent) AS collection FROM scope()")
         try:
-            rows = (await self.velo.query(
-                "SELECT collect_client(client_id=RefClientId, artifacts=parse_json_array(data=RefArtifacts), "
-                "spec=parse_json(data=RefSpec), timeout=parse_json(data=RefOptions).timeout, "
-                "urgent=parse_json(data=RefOptions).urgent) AS collection FROM scope()",
-                {"RefClientId": client_id, "RefArtifacts": artifacts, "RefSpec": spec,
-                 "RefOptions": {"timeout": int(timeout), "urgent": bool(urgent)}})).rows
+            result = await self.velo.query(vql, {"RefClientId": client_id, "RefArtifacts": artifacts, "RefSpec": spec,
+                                                 "RefOptions": {"timeout": int(timeout), "urgent": bool(urgent)}},
+                                           check=False)
         except VelociraptorError as exc:
             raise _failure(f"collecting {', '.join(artifacts)} from client {client_id}", exc) from None
-        collection = (rows[0].get("collection") if rows else None) or {}
+        collection = (result.rows[0].get("collection") if result.rows else None) or {}
         flow_id = collection.get("flow_id") if isinstance(collection, dict) else None
+        problems = error_lines(result.logs, called_names(vql))
+        if problems:
+            made = f"Velociraptor started flow {flow_id} but" if flow_id else "Velociraptor"
+            raise ToolError(f"collecting {', '.join(artifacts)} from client {client_id}: {made} reported: "
+                            f"{'; '.join(problems)}")
         if not flow_id:
             raise ToolError(f"collecting {', '.join(artifacts)} from client {client_id}: Velociraptor started "
                             f"no collection (it answered {json.dumps(collection)[:200]})")
@@ -526,6 +531,11 @@ class Reference:
         """
         if timeout < 1 or expires_hours < 1:
             raise ToolError("timeout and expires_hours must be at least 1")
+        if include_labels and os_filter:
+            # vql/server/hunts/create.go: "Both OS and label conditions set, ignoring include label
+            # conditions" — the hunt would reach every client of that OS.
+            raise ToolError("include_labels and os_filter cannot be combined: a Velociraptor hunt targets either "
+                            "labels or an OS, and would ignore the labels")
         await self.require_artifacts(list(artifacts))
         args = ["artifacts=parse_json_array(data=RefArtifacts)", "description=RefDescription",
                 "spec=parse_json(data=RefSpec)", "timeout=parse_json(data=RefOptions).timeout",
@@ -544,12 +554,17 @@ class Reference:
         if os_filter:
             args.append("os=RefOs")
             env["RefOs"] = os_filter
+        vql = f"SELECT hunt({', '.join(args)}) AS hunt FROM scope()"
         try:
-            rows = (await self.velo.query(f"SELECT hunt({', '.join(args)}) AS hunt FROM scope()", env)).rows
+            result = await self.velo.query(vql, env, check=False)
         except VelociraptorError as exc:
             raise _failure(f"creating a hunt for {', '.join(artifacts)}", exc) from None
-        hunt = (rows[0].get("hunt") if rows else None) or {}
+        hunt = (result.rows[0].get("hunt") if result.rows else None) or {}
         hunt_id = hunt.get("HuntId") if isinstance(hunt, dict) else None
+        problems = error_lines(result.logs, called_names(vql))
+        if problems:
+            made = f"Velociraptor made hunt {hunt_id} (review or delete it) but" if hunt_id else "Velociraptor"
+            raise ToolError(f"creating a hunt for {', '.join(artifacts)}: {made} reported: {'; '.join(problems)}")
         if not hunt_id:
             raise ToolError(f"creating a hunt for {', '.join(artifacts)}: Velociraptor made no hunt "
                             f"(it answered {json.dumps(hunt)[:200]})")

@@ -79,6 +79,15 @@ def test_a_callers_text_reaches_vql_only_as_a_variable():
     assert QUOTED in values, f"the label never reached a query variable: {velo.sent}"
 
 
+def test_a_hunt_aimed_at_labels_and_an_os_is_refused_before_velociraptor_ignores_the_labels():
+    # vql/server/hunts/create.go logs "Both OS and label conditions set, ignoring include label
+    # conditions" and makes a hunt for every client of that OS: refuse before any hunt() call.
+    velo = _Recorder(lambda vql, env: [{"name": "Linux.Sys.Users", "parameters": []}])
+    with pytest.raises(Exception, match="include_labels and os_filter"):
+        asyncio.run(Reference(velo).create_hunt(["Linux.Sys.Users"], "d", include_labels=["a"], os_filter="linux"))
+    assert not [vql for vql, _ in velo.sent if "hunt(" in vql], velo.sent
+
+
 def test_every_recommended_artifact_is_on_the_prompts_own_list():
     from support.prompts import SAMPLES, recommended_artifacts
 
