@@ -9,7 +9,8 @@ Three facts of Velociraptor 0.77.2 shape this module (read in its source):
 - **Values travel as query variables.** ``VQLCollectorArgs.env`` is a list of key/value
   strings set in the query's scope before it runs (api/query.go, ``builder.Env.Set``). Every
   value a caller gives is sent there, never pasted into the VQL text; a value that is not a
-  string is sent as JSON and decoded in VQL with ``parse_json()``/``parse_json_array()``.
+  string is sent as JSON and decoded in VQL (``parse_json_array()`` for a list;
+  ``parse_json()`` decodes objects only, so numbers and booleans travel as its fields).
 - **Errors are log lines, not gRPC errors.** A query that fails still ends the stream
   normally; its failure is a ``log`` response. Three forms say "this failed":
   ``VQL Error: …`` (the parse error api/query.go writes), a line whose level is ERROR
