@@ -23,7 +23,7 @@ from support.secrets import mask_obj
 from support.sut.base import Unsupported
 from support.sut.install import InstallError, ensure_venv, installed_versions, normalize, venv_dir
 from support.sut.profiles import match_template, reader
-from support.sut.registry import PROFILES, PYPI_SUTS, SutConfigError, get_profile, resolve_suts
+from support.sut.registry import DEFAULT_SUTS, PROFILES, PYPI_SUTS, SutConfigError, get_profile, resolve_suts
 from support.sut.session import SutSession
 from sut_fakes.recorded_replies import CASES
 
@@ -185,14 +185,15 @@ def test_resources_and_prompts_map_by_template():
 # ---------------------------------------------------------------------------- registry
 
 
-def test_default_is_the_three_pypi_suts():
-    assert resolve_suts({}) == list(PYPI_SUTS) == [
+def test_default_is_the_reference_and_the_three_pypi_suts():
+    assert list(PYPI_SUTS) == [
         "velociraptor-mcp-server", "iflow-mcp-mgreen27-mcp-velociraptor", "iflow-mcp-socfortress-velociraptor-mcp-server"]
+    assert resolve_suts({}) == list(DEFAULT_SUTS) == ["reference", *PYPI_SUTS]
 
 
 def test_all_adds_megaraptor_only_with_a_command():
-    assert resolve_suts({"sut": ["all"]}) == list(PYPI_SUTS)
-    assert resolve_suts({"sut": ["all"], "sut_command": "python -m megaraptor_mcp"}) == [*PYPI_SUTS, "megaraptor"]
+    assert resolve_suts({"sut": ["all"]}) == list(DEFAULT_SUTS)
+    assert resolve_suts({"sut": ["all"], "sut_command": "python -m megaraptor_mcp"}) == [*DEFAULT_SUTS, "megaraptor"]
     assert resolve_suts({"sut_command": "python -m megaraptor_mcp"}) == ["megaraptor"]
 
 
@@ -350,13 +351,14 @@ def test_plugin_runs_each_scenario_with_the_profiles_outcomes(fake_project: pyte
 
 def test_default_suts_parametrize_scenarios_and_skip_what_they_lack(pytester: pytest.Pytester):
     pytester.makeconftest(_CONFTEST)
-    pytester.makefile(".feature", fake="Feature: F\n\n  @tool:label_client\n  Scenario: Labels\n    When I call \"label_client\"\n")
+    # a tool no default SUT has (the reference server has label_client; none is a deployer)
+    pytester.makefile(".feature", fake="Feature: F\n\n  @tool:deploy_server\n  Scenario: Labels\n    When I call \"label_client\"\n")
     pytester.makepyfile(test_fake=_STEPS)
     collected = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
-    collected.stdout.fnmatch_lines([f"*test_labels?{name}?*" for name in PYPI_SUTS])
+    collected.stdout.fnmatch_lines([f"*test_labels?{name}?*" for name in DEFAULT_SUTS])
     result = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
-    result.stdout.fnmatch_lines([f"*SUT {name} has no label_client*" for name in PYPI_SUTS])
-    result.assert_outcomes(skipped=3)
+    result.stdout.fnmatch_lines([f"*SUT {name} has no deploy_server*" for name in DEFAULT_SUTS])
+    result.assert_outcomes(skipped=len(DEFAULT_SUTS))
 
 
 def test_megaraptor_without_a_command_is_a_usage_error(pytester: pytest.Pytester):

@@ -25,7 +25,7 @@ from support.errors import RaptorspecError
 from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
 from support.sut.profiles import NoCommand, Profile
-from support.sut.registry import SutConfigError, get_profile, resolve_suts, sut_command
+from support.sut.registry import SutConfigError, get_profile, needs_command, resolve_suts, sut_command
 from support.sut.session import SutProtocolError, SutSession
 
 _SUTS_KEY = pytest.StashKey[list[str]]()
@@ -40,8 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--sut", action="append", default=[], metavar="NAME",
         help="run the scenarios against this SUT (repeatable, or comma-separated). 'all' = every "
-             "SUT that can be had: the three PyPI servers, plus megaraptor when --sut-command is "
-             "given. Default: the three PyPI servers. Known: megaraptor, velociraptor-mcp-server, "
+             "SUT that can be had: the reference server and the three PyPI servers, plus megaraptor "
+             "when --sut-command is given. Default: the reference server and the three PyPI servers. "
+             "Known: reference, megaraptor, velociraptor-mcp-server, "
              "iflow-mcp-mgreen27-mcp-velociraptor, iflow-mcp-socfortress-velociraptor-mcp-server.",
     )
     group.addoption(
@@ -164,7 +165,7 @@ class SutSessions:
             return None
         suts = _suts(self.config)
         profile = get_profile(name)
-        if not profile.installable or suts == [name]:
+        if needs_command(profile) or suts == [name]:
             return command
         return None
 

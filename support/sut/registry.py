@@ -3,19 +3,21 @@
 Options (added by :mod:`support.sut.plugin`):
 
 - ``--sut NAME`` (repeatable): run every scenario against each named SUT.
-- ``--sut all``: every profile whose server can be had — the three PyPI servers always
-  (installed on demand into their own venvs), megaraptor only when ``--sut-command`` says
-  how to start it.
+- ``--sut all``: every profile whose server can be had — the reference server and the
+  three PyPI servers always (the PyPI ones installed on demand into their own venvs),
+  megaraptor only when ``--sut-command`` says how to start it.
 - ``--sut-command "CMD"``: the command line of a server the suite does not install. With
   ``--sut megaraptor`` it starts megaraptor-mcp (``"python -m megaraptor_mcp"`` or the path
   of its venv); with ``--sut-profile path/to/profile.py`` any other stdio MCP server, mapped
   by that file's ``PROFILE``. Given with one PyPI ``--sut`` only, it replaces the suite's own
   install of that server (to test your checkout of it).
 
-**Default, when no --sut is given: the three PyPI SUTs** (velociraptor-mcp-server,
-iflow-mcp-mgreen27-mcp-velociraptor, iflow-mcp-socfortress-velociraptor-mcp-server), so a
-newcomer's first run shows the whole matrix, each column a real server, with no setup
-beyond network access to PyPI. When ``--sut-command`` is given without ``--sut``, the run
+**Default, when no --sut is given: the reference server and the three PyPI SUTs**
+(reference, velociraptor-mcp-server, iflow-mcp-mgreen27-mcp-velociraptor,
+iflow-mcp-socfortress-velociraptor-mcp-server), so a newcomer's first run shows the whole
+matrix — one column of a server that meets the spec, and three real servers from PyPI —
+with no setup beyond network access to PyPI. The reference server is *bundled*: it is
+this project's own ``reference/`` package, run by the suite's Python. When ``--sut-command`` is given without ``--sut``, the run
 uses megaraptor with that command (or the ``--sut-profile`` SUT).
 """
 from __future__ import annotations
@@ -29,13 +31,29 @@ from typing import Any
 from support.sut.profiles import Profile
 from support.sut.profiles.megaraptor import PROFILE as MEGARAPTOR
 from support.sut.profiles.mgreen27 import PROFILE as MGREEN27
+from support.sut.profiles.reference import PROFILE as REFERENCE
 from support.sut.profiles.socfortress import PROFILE as SOCFORTRESS
 from support.sut.profiles.velociraptor_mcp_server import PROFILE as VELOCIRAPTOR_MCP_SERVER
 
 PROFILES: dict[str, Profile] = {
-    p.name: p for p in (MEGARAPTOR, VELOCIRAPTOR_MCP_SERVER, MGREEN27, SOCFORTRESS)
+    p.name: p for p in (REFERENCE, MEGARAPTOR, VELOCIRAPTOR_MCP_SERVER, MGREEN27, SOCFORTRESS)
 }
 PYPI_SUTS: tuple[str, ...] = tuple(name for name, p in PROFILES.items() if p.installable)
+
+
+def is_bundled(profile: Profile) -> bool:
+    """Whether a SUT ships with the suite (runs from its own environment: no install, no --sut-command)."""
+    return bool(getattr(profile, "bundled", False))
+
+
+BUNDLED_SUTS: tuple[str, ...] = tuple(name for name, p in PROFILES.items() if is_bundled(p))
+#: What a run without --sut uses: the bundled reference server, then the PyPI servers.
+DEFAULT_SUTS: tuple[str, ...] = BUNDLED_SUTS + PYPI_SUTS
+
+
+def needs_command(profile: Profile) -> bool:
+    """Whether a SUT can only be started with a --sut-command (neither bundled nor on PyPI)."""
+    return not profile.installable and not is_bundled(profile)
 
 
 class SutConfigError(ValueError):
@@ -85,26 +103,26 @@ def resolve_suts(config: Any) -> list[str]:
     if not asked:
         if command:
             return [custom or MEGARAPTOR.name]
-        return list(PYPI_SUTS)
+        return list(DEFAULT_SUTS)
 
     names: list[str] = []
     for name in asked:
         if name == "all":
-            names += list(PYPI_SUTS)
+            names += list(DEFAULT_SUTS)
             if command:
                 names.append(custom or MEGARAPTOR.name)
             continue
         profile = get_profile(name)
-        if not profile.installable and not command:
+        if needs_command(profile) and not command:
             raise SutConfigError(
                 f"SUT {name} is not installed by the suite: add --sut-command, e.g. "
                 f'--sut {name} --sut-command "python -m megaraptor_mcp"'
             )
         names.append(name)
     unique = list(dict.fromkeys(names))
-    needs_command = [n for n in unique if not PROFILES[n].installable]
-    if len(needs_command) > 1:
-        raise SutConfigError(f"one --sut-command cannot start {', '.join(needs_command)}; run them separately")
+    commanded = [n for n in unique if needs_command(PROFILES[n])]
+    if len(commanded) > 1:
+        raise SutConfigError(f"one --sut-command cannot start {', '.join(commanded)}; run them separately")
     return unique
 
 
