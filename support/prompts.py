@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from support import contract
+
 #: The analyst's words for each prompt -> its canonical name (../shared/contracts/).
 NAMES = {
     "endpoint investigation": "investigate_endpoint",
@@ -22,16 +24,7 @@ NAMES = {
 }
 
 #: Required arguments per the contract (those without a default).
-REQUIRED = {
-    "investigate_endpoint": ("client_id",),
-    "threat_hunt": ("indicators",),
-    "triage_incident": ("client_id",),
-    "malware_analysis": ("client_id", "target"),
-    "lateral_movement": ("scope",),
-    "rapid_ir_deployment": ("target_count", "environment"),
-    "deploy_and_triage": ("incident_type", "affected_systems"),
-    "offline_collection_kit": ("target_os",),
-}
+REQUIRED = contract.PROMPT_ARGUMENTS
 
 #: Neutral values for the arguments a scenario does not care about.
 SAMPLES = {
@@ -44,6 +37,8 @@ ALWAYS_CATEGORIES = ("Windows", "Linux", "MacOS", "Generic", "Server")
 
 
 def canonical(words: str) -> str:
+    """The canonical prompt name for the analyst's words ("threat hunt" -> "threat_hunt");
+    AssertionError naming the known words otherwise."""
     try:
         return NAMES[words]
     except KeyError:
@@ -64,4 +59,5 @@ def recommended_artifacts(text: str, categories: set[str]) -> list[str]:
 
 
 def artifact_names(oracle: Any) -> set[str]:
-    return {row["name"] for row in oracle.query("SELECT name FROM artifact_definitions()")}
+    """The names of every artifact in the Velociraptor at hand."""
+    return oracle.artifact_names()

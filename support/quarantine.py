@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from support.errors import VQLError
+
 LABEL = "Quarantine"
 ARTIFACTS = {"linux": "Linux.Remediation.Quarantine", "windows": "Windows.Remediation.Quarantine",
              "darwin": "MacOS.Remediation.Quarantine"}
@@ -64,8 +66,6 @@ def new_flows(oracle: Any, client_id: str, before: set[str]) -> list[dict[str, A
 
 def flows_of(oracle: Any, client_id: str) -> list[dict[str, Any]]:
     """The client's flows; none when Velociraptor knows no such client (flows() then errors)."""
-    from support.oracle import VQLError
-
     try:
         return oracle.flows(client_id)
     except VQLError as exc:
@@ -84,8 +84,8 @@ def quarantine_safely(oracle: Any, client_id: str, os_name: str) -> str:
 
 
 def set_label(oracle: Any, client_id: str, op: str) -> None:
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op=RsOp) AS r "
-                 "FROM scope()", {"RsClientId": client_id, "RsLabels": [LABEL], "RsOp": op})
+    """Put the Quarantine label on the client (``op="set"``) or take it off (``"remove"``)."""
+    oracle.label(client_id, [LABEL], op)
 
 
 def has_label(oracle: Any, client_id: str) -> bool:

@@ -101,11 +101,10 @@ def first(record: dict[str, Any], *keys: str) -> Any:
 
 
 def velociraptor_version(oracle: Any) -> str:
-    """The server's version as Velociraptor reports it (``config.Version.version``; there is no
-    ``server_version()`` in 0.77.2)."""
-    row = oracle.query_one("SELECT config.Version.version AS RsVersion FROM scope()") or {}
-    return str(row.get("RsVersion") or "")
+    """The server's version as Velociraptor reports it (:meth:`support.oracle.Oracle.version`)."""
+    return oracle.version()
 
 
 def says_not_found(error: str | None) -> bool:
+    """Whether a server's error text says the thing asked for is not found (:data:`NOT_FOUND`)."""
     return bool(NOT_FOUND.search(str(error or "")))

@@ -86,19 +86,22 @@ def strings(obj: Any) -> set[str]:
     return set() if obj is None else {str(obj)}
 
 
-_ID_KEYS = {"client": ("client_id", "clientid", "id"), "flow": ("flow_id", "flowid", "session_id", "id"),
-            "artifact": ("name", "artifact", "artifact_name")}
+#: The keys a server under test may name an id by, per kind (compared case-insensitively).
+ID_KEYS = {"client": ("client_id", "clientid", "id"), "flow": ("flow_id", "flowid", "session_id", "id"),
+           "artifact": ("name", "artifact", "artifact_name"), "hunt": ("hunt_id", "huntid", "id")}
+
+
+def ident(row: Any, kind: str) -> str | None:
+    """The id of ``kind`` ("client", "flow", "artifact", "hunt") a reply row names: the row
+    itself when it is a string, else the first non-empty string under one of :data:`ID_KEYS`."""
+    if isinstance(row, str):
+        return row
+    if not isinstance(row, dict):
+        return None
+    low = {str(k).lower(): v for k, v in row.items()}
+    return next((low[k] for k in ID_KEYS[kind] if isinstance(low.get(k), str) and low.get(k)), None)
 
 
 def ids(rows: Any, kind: str) -> list[str]:
-    """The client ids / flow ids / artifact names a list of reply rows names, in order."""
-    out = []
-    for row in rows or []:
-        if isinstance(row, str):
-            out.append(row)
-            continue
-        low = {str(k).lower(): v for k, v in (row or {}).items()}
-        found = next((low[k] for k in _ID_KEYS[kind] if isinstance(low.get(k), str) and low.get(k)), None)
-        if found is not None:
-            out.append(found)
-    return out
+    """The client ids / flow ids / artifact names / hunt ids a list of reply rows names, in order."""
+    return [found for row in rows or [] if (found := ident(row, kind)) is not None]
