@@ -74,6 +74,36 @@ def the_one_described(oracle: Any, description: str) -> dict[str, Any]:
     return rows[0]
 
 
+def state(row: dict[str, Any] | None) -> str:
+    """A hunts() row's state (PAUSED, RUNNING, STOPPED …; "" for no row)."""
+    return str((row or {}).get("state") or "")
+
+
+def states(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """hunt id -> state, for hunts() rows."""
+    return {r["hunt_id"]: r.get("state") for r in rows}
+
+
+def artifacts(row: dict[str, Any] | None) -> list[str]:
+    """The artifacts a hunts() row collects."""
+    return list((row or {}).get("artifacts") or [])
+
+
+def description(row: dict[str, Any] | None) -> str:
+    """A hunts() row's description."""
+    return str((row or {}).get("hunt_description") or "")
+
+
+def id_described(oracle: Any, description: str) -> str:
+    """The id of the single hunt with this description (see :func:`the_one_described`)."""
+    return the_one_described(oracle, description)["hunt_id"]
+
+
+def ids(rows: list[dict[str, Any]]) -> list[str]:
+    """The hunt ids of hunts() rows."""
+    return [r["hunt_id"] for r in rows]
+
+
 def include_labels(row: dict[str, Any]) -> list[str]:
     """The labels a hunts() row is limited to (its ``condition.labels.label``)."""
     cond = row.get("condition") or {}

@@ -61,3 +61,9 @@ def recommended_artifacts(text: str, categories: set[str]) -> list[str]:
 def artifact_names(oracle: Any) -> set[str]:
     """The names of every artifact in the Velociraptor at hand."""
     return oracle.artifact_names()
+
+
+def table_arguments(datatable: list[list[str]]) -> dict[str, str]:
+    """A step's ``| argument | value |`` table as {argument: value}, the header row (if any) left out."""
+    rows = [r for r in datatable if [c.strip().lower() for c in r] != ["argument", "value"]]
+    return {r[0].strip(): r[1].strip() for r in rows}
