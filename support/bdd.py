@@ -48,11 +48,11 @@ class StepDefinition:
 
     @property
     def module(self) -> str:
-        return self.func.__module__
+        return self.func.__module__ or ""
 
     @property
     def line(self) -> int:
-        return inspect.getsourcelines(self.func)[1]
+        return self.func.__code__.co_firstlineno  # the first decorator's line
 
     @property
     def doc(self) -> str:
@@ -76,7 +76,7 @@ def step_definitions(modules: tuple[str, ...] | None = None) -> list[StepDefinit
 
     out = []
     for ctx in list(step_function_context_registry.values()):
-        if modules is not None and ctx.step_func.__module__ not in modules:
+        if modules is not None and (ctx.step_func.__module__ or "") not in modules:
             continue
         out.append(StepDefinition(type=ctx.type or "step", phrase=ctx.parser.name, kind=_kind(ctx.parser),
                                   func=ctx.step_func, target_fixture=ctx.target_fixture, parser=ctx.parser))

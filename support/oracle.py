@@ -7,25 +7,28 @@ Every VQL text the suite sends to Velociraptor is written here, once (steps and 
 call the methods below).
 
 How a log line is judged (:func:`error_line`), from Velociraptor v0.77.2's source, never from
-words in the message:
+words such as "failed", "not found" or "invalid" in a message:
 
 - A line may carry a level prefix, ``LEVEL:message``, with LEVEL one of DEFAULT, ERROR, INFO,
-  WARN, DEBUG, ALERT (``logging.SplitIntoLevelAndLog``, logging/logging.go; ``log()`` writes
-  ``"%s:%s" % (level, message)``, vql/functions/log.go; vfilter's ``scope.Error/Warn/Debug``
-  prefix ``ERROR:``/``WARN:``/``DEBUG:``). A prefixed line is an error exactly when its level
-  is ERROR: the author of the line chose its level. ``log(message='cache lookup failed')`` is
-  ``DEFAULT:cache lookup failed`` and is no error; ``Plugin x not found`` / ``Symbol x not
-  found`` come as ``ERROR:…`` (vfilter.go) and are.
-- A line without a prefix is written by the engine or a plugin. It is an error when it has
-  one of Velociraptor's error forms: its ``VQL_ERROR_REGEX`` (constants/constants.go:
-  ``Error:``, ``Symbol … not found``, ``Expecting a path arg type, not``, ``Field … is
-  required``, ``Unexpected arg``; a parse error is ``VQL Error: …``, api/query.go), or a
-  plugin's own report ``<plugin>: <what went wrong>`` (``collect_client: Unknown artifact X``,
-  ``flows: unable to get client …``, ``hunt_results: Hunt not found``): Velociraptor's plugins
-  report failures as ``scope.Log("<name>: %v", err)``. The API's own progress lines
-  (``Starting query execution.``, ``Time N: <query>: Sending response part …``) have neither
-  form. The few informational lines a plugin writes in the report form are listed in
-  :data:`INFORMATIONAL` (read from the source).
+  WARN, DEBUG, ALERT (logging/levels.go). ``log()`` writes it upper-cased, ``"%s:%s" %
+  (level, message)`` (vql/functions/log.go); vfilter's ``scope.Error/Warn/Debug`` write
+  ``ERROR:``/``WARN:``/``DEBUG:`` (scope/scope.go). A line at level ERROR is an error
+  (``Plugin x not found`` / ``Symbol x not found`` come as ``ERROR:…``, vfilter.go);
+  ``log(message='cache lookup failed')`` is ``DEFAULT:cache lookup failed`` and is not.
+- Whatever its level, a line whose message has one of Velociraptor's own error forms is an
+  error: ``constants.VQL_ERROR_REGEX`` (constants/constants.go: ``Error:``, ``Symbol … not
+  found``, ``Expecting a path arg type, not``, ``Field … is required``, ``Unexpected arg``),
+  the rule by which Velociraptor itself marks a collection failed ("level == ERROR ||
+  regex", services/server_artifacts/logger.go). A parse error is ``VQL Error: …``
+  (api/query.go).
+- A line with no level prefix is written by the engine or a plugin. Plugins report failures
+  as ``scope.Log("<name>: %v", err)`` — ``collect_client: Unknown artifact X``, ``flows:
+  unable to get client …``, ``hunt_results: Hunt not found`` — so that form (a VQL name, a
+  colon, a space) is an error too. The level prefix is matched upper-case with no space after
+  the colon, as Velociraptor writes it, so a plugin named like a level (``info: Unexpected arg
+  foo``) reads as the plugin's report. The API's own progress lines (``Starting query
+  execution.``, ``Time N: <query>: Sending response part …``) have neither form; the few
+  informational lines a plugin writes in the report form are listed in :data:`INFORMATIONAL`.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ log = logging.getLogger("raptorspec.oracle")
 
 #: Log levels Velociraptor splits off a ``LEVEL:message`` line (logging/levels.go).
 LEVELS = ("DEFAULT", "ERROR", "INFO", "WARN", "DEBUG", "ALERT")
-_LEVEL = re.compile(rf"^(?i:({'|'.join(LEVELS)})):")
+_LEVEL = re.compile(rf"^({'|'.join(LEVELS)}):")
 #: Velociraptor's own error forms, constants.VQL_ERROR_REGEX (constants/constants.go, v0.77.2).
 VQL_ERROR_FORMS = re.compile(
     r"(?i)(Error:|Symbol.+?not found|Expecting a path arg type, not|Field.+?is required|Unexpected arg)")
@@ -63,23 +66,21 @@ FLOW_STATES = ("RUNNING", "WAITING", "IN_PROGRESS", "UNRESPONSIVE") + FLOW_DONE
 
 
 def split_level(line: str) -> tuple[str | None, str]:
-    """(level, message) of a log line: the level upper-cased when the line has a
-    ``LEVEL:`` prefix (one of :data:`LEVELS`), else ``None`` and the line unchanged."""
+    """(level, message) of a log line when it starts with an upper-case ``LEVEL:`` prefix (one
+    of :data:`LEVELS`), else (None, the line)."""
     m = _LEVEL.match(line)
     if not m:
         return None, line
-    return m.group(1).upper(), line[m.end():]
+    return m.group(1), line[m.end():]
 
 
 def error_line(line: str) -> bool:
     """True when a query log line reports an error, by Velociraptor's level and forms (module
     docstring); never by words such as "failed" or "not found" in a message."""
     level, message = split_level(line.strip())
-    if level is not None:
-        return level == "ERROR"
-    if INFORMATIONAL.match(message):
-        return False
-    return bool(VQL_ERROR_FORMS.search(message) or PLUGIN_REPORT.match(message))
+    if level == "ERROR" or VQL_ERROR_FORMS.search(message):
+        return True
+    return level is None and bool(PLUGIN_REPORT.match(message)) and not INFORMATIONAL.match(message)
 
 
 def load_api_config(path: str | Path) -> dict[str, Any]:

@@ -149,21 +149,22 @@ def closest(text: str, n: int = 3, type_: str | None = None, steps_dir: Path = S
     return sorted(defs, key=score, reverse=True)[:n]
 
 
+_VALUE = re.compile(r'"[^"]*"|(?<![\w.])\d+(?![\w.])')
+
+
 def stub(text: str, type_: str = "then") -> str:
-    """A ready step definition for ``text``: quoted values and numbers become parameters."""
+    """A ready step definition for ``text``: quoted values and numbers become parameters
+    (``value``, ``value2`` …; ``n``, ``n2`` …), in the order they appear."""
     names: list[str] = []
 
-    def quoted(m: re.Match[str]) -> str:
-        names.append(f"value{len(names) + 1}" if names else "value")
-        return '"{' + names[-1] + '}"'
+    def field(m: re.Match[str]) -> str:
+        quoted = m.group(0).startswith('"')
+        base = "value" if quoted else "n"
+        count = sum(1 for n in names if n.rstrip("0123456789") == base)
+        names.append(base if count == 0 else f"{base}{count + 1}")
+        return '"{' + names[-1] + '}"' if quoted else "{" + names[-1] + ":d}"
 
-    phrase = _QUOTED.sub(quoted, text)
-
-    def number(m: re.Match[str]) -> str:
-        names.append("n" if "n" not in names else f"n{len(names) + 1}")
-        return "{" + names[-1] + ":d}"
-
-    phrase = _NUMBER.sub(number, phrase)
+    phrase = _VALUE.sub(field, text)
     fixture = ', target_fixture="reply"' if type_ == "when" else ""
     args = ", ".join((["sut", "ledger"] if type_ == "when" else ["reply", "oracle"]) + names)
     body = ("    return ledger.calling(sut, \"<canonical tool>\", ...)" if type_ == "when" else
