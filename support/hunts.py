@@ -11,6 +11,8 @@ Velociraptor 0.77.2 facts these helpers rely on (measured on the embedded lab):
 offers it to connected clients at once (client flow ``F.<id>.H``); ``hunt_update(stop=TRUE)``
 sets STOPPED; archiving changes nothing (hunt_manager/mutations.go: "we no longer archive
 hunts - they must be deleted"); ``hunt_delete(really_do_it=TRUE)`` removes the hunt and its flows.
+
+(PYTEST_DONT_REWRITE: the asserts here carry their own messages.)
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ sample values, and the artifact names a prompt's text recommends.
 
 Prompts are templated text and never contact Velociraptor; what they *name* can still be
 held to it: the artifacts they send an analyst to must exist in the Velociraptor at hand.
+(PYTEST_DONT_REWRITE: the asserts here carry their own messages.)
 """
 from __future__ import annotations
 

@@ -169,3 +169,13 @@ def test_step_definitions_are_read_from_pytest_bdd_registry():
     add = next(d for d in defs if d.phrase == 'I add the label "{label}" to the client')
     assert add.type == "when" and add.kind == "parse" and add.target_fixture == "reply"
     assert add.matches('I add the label "x" to the client') and not add.matches('I add the label "x" to the client "C.1"')
+
+
+def test_step_modules_keep_pytests_assertion_introspection_out_of_the_message():
+    """Every assert in a step carries its own message; pytest's "+ where …" would only bury it."""
+    import importlib
+
+    for name in cat.step_modules() + ("support.hunts", "support.prompts"):
+        module = importlib.import_module(name)
+        assert "PYTEST_DONT_REWRITE" in (module.__doc__ or ""), name
+        assert "@py_builtins" not in vars(module), f"{name} was rewritten by pytest"
