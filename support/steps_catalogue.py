@@ -202,7 +202,7 @@ def render(entries: Iterable[Entry], *, unused_only: bool = False) -> str:
         flag = "  [UNUSED]" if e.unused else ""
         out.append(f"{e.definition.type.capitalize()} {e.definition.phrase}{flag}")
         out.append(f"    {e.where}  {e.definition.doc or '(no docstring)'}")
-        uses = sorted({u.where for u in e.uses})
+        uses = [f"{file}:{line}" for file, line in sorted({(u.file, u.line) for u in e.uses})]
         if uses:
             shown = ", ".join(uses[:6]) + (f" (+{len(uses) - 6} more)" if len(uses) > 6 else "")
             out.append(f"    used in {shown}")
