@@ -13,6 +13,8 @@ pytest_plugins = [
     "support.docker_lab",   # --lab docker: pytest-docker settings and the docker_lab fixture
     "support.sut.plugin",   # --sut, SUT sessions and profiles, per-SUT skip/xfail
     "support.report.plugin",  # the living-documentation report
+    "support.ledger",       # ledger / ledger_book fixtures: what a scenario made, the session's leak audit
+    "support.targets",      # targets fixture: the lab's enrolled clients by OS
 ] + [f"steps.{name}" for name in _STEPS]
 
 # pytest-docker's settings, overridden for --lab docker. Overrides must live in a conftest:

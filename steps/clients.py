@@ -1,68 +1,94 @@
-"""Clients and labels: listing, searching, details, labelling — checked in clients()."""
+"""Clients and labels: listing, searching, details, labelling — checked in clients().
+(PYTEST_DONT_REWRITE: the asserts carry their own messages.)"""
 from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
+from support import clients
 from support.ledger import add_label
-from support.rows import ids, said, strings
+from support.rows import ids, said, strings, unlike
 
 # -- Givens ------------------------------------------------------------------------------
 
 
 @given(parsers.parse('the client has the label "{label}"'))
 def _(client, ledger, oracle, label):
-    add_label(oracle, client.client_id, ledger.name(label), ledger)
+    """Puts the (namespaced) label on the client directly in Velociraptor."""
+    add_label(oracle, client.client_id, ledger.name(label), ledger, "a Given")
 
 
-@given(parsers.re(r'(?P<n>\d+) more clients? carr(?:y|ies) the label "(?P<label>.*)"'))
+@given(parsers.parse('{n:d} more clients carry the label "{label}"'))
 def _(ledger, oracle, run_id, n, label):
-    for i in range(int(n)):  # client records that never enrolled, as a label on an unknown id makes them
-        add_label(oracle, f"C.{run_id}{i:08x}", ledger.name(label), ledger)
+    """Makes that many client records that never enrolled, carrying the label (as labelling an unknown id does)."""
+    for i in range(n):
+        add_label(oracle, f"C.{run_id}{i:08x}", ledger.name(label), ledger, "a Given")
 
 
 # -- Whens -------------------------------------------------------------------------------
 
 
+def _label(sut, ledger, client_id, label, op):
+    return ledger.calling(sut, "label_client", client_id=client_id, labels=[ledger.name(label)], operation=op)
+
+
 @when("I list the clients", target_fixture="reply")
 def _(sut, ledger):
+    """Asks for every client."""
     return ledger.calling(sut, "list_clients")
 
 
 @when(parsers.parse('I search for clients matching "{text}"'), target_fixture="reply")
 def _(sut, ledger, text):
+    """Asks for the clients a search text finds."""
     return ledger.calling(sut, "list_clients", search=text)
 
 
 @when("I search for clients by the client's hostname", target_fixture="reply")
 def _(sut, ledger, client):
+    """Asks for the clients with the scenario client's hostname."""
     return ledger.calling(sut, "list_clients", search=client.hostname)
 
 
-@when(parsers.re(r'I search for (?:at most (?P<n>\d+) )?clients? labelled "(?P<label>.*)"'), target_fixture="reply")
-def _(sut, ledger, n, label):
-    limit = {"limit": int(n)} if n else {}
-    return ledger.calling(sut, "list_clients", search=f"label:{ledger.name(label)}", **limit)
+@when(parsers.parse('I search for clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, label):
+    """Asks for the clients carrying the (namespaced) label."""
+    return ledger.calling(sut, "list_clients", search=f"label:{ledger.name(label)}")
+
+
+@when(parsers.parse('I search for clients labelled "{label}", keeping at most {n:d}'), target_fixture="reply")
+def _(sut, ledger, label, n):
+    """Asks for the clients carrying the (namespaced) label, with a limit."""
+    return ledger.calling(sut, "list_clients", search=f"label:{ledger.name(label)}", limit=n)
 
 
 @when("I ask for the client's details", target_fixture="reply")
 def _(sut, ledger, client):
+    """Asks for the scenario client's details."""
     return ledger.calling(sut, "get_client_info", client_id=client.client_id)
 
 
 @when(parsers.parse('I ask for the details of client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
+    """Asks for the details of a client id given in the feature."""
     return ledger.calling(sut, "get_client_info", client_id=client_id)
 
 
-@when(parsers.re(r'I (?P<op>add|remove) the label "(?P<label>.*)" (?:to|from) the client'), target_fixture="reply")
-def _(sut, ledger, client, op, label):
-    return ledger.calling(sut, "label_client", client_id=client.client_id, labels=[ledger.name(label)],
-                          operation=op)
+@when(parsers.parse('I add the label "{label}" to the client'), target_fixture="reply")
+def _(sut, ledger, client, label):
+    """Asks to add the (namespaced) label to the scenario's client."""
+    return _label(sut, ledger, client.client_id, label, "add")
+
+
+@when(parsers.parse('I remove the label "{label}" from the client'), target_fixture="reply")
+def _(sut, ledger, client, label):
+    """Asks to remove the (namespaced) label from the scenario's client."""
+    return _label(sut, ledger, client.client_id, label, "remove")
 
 
 @when(parsers.parse('I add the label "{label}" to the client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, label, client_id):
-    return ledger.calling(sut, "label_client", client_id=client_id, labels=[ledger.name(label)], operation="add")
+    """Asks to add the (namespaced) label to a client id given in the feature."""
+    return _label(sut, ledger, client_id, label, "add")
 
 
 # -- Thens -------------------------------------------------------------------------------
@@ -70,89 +96,119 @@ def _(sut, ledger, label, client_id):
 
 @then("the clients listed are the clients Velociraptor knows")
 def _(reply, oracle):
-    known = sorted(c["client_id"] for c in oracle.clients())
-    assert reply.ok and sorted(ids(reply.rows, "client")) == known, (
-        f"Velociraptor knows {known}; the server under test answered {said(reply)}")
+    """The reply lists exactly the client ids clients() shows."""
+    known = clients.ids(oracle.clients())
+    listed = sorted(ids(reply.rows, "client"))
+    assert reply.ok and listed == known, (
+        f"Listed but unknown to Velociraptor: {sorted(set(listed) - set(known))}; known to Velociraptor but not "
+        f"listed: {sorted(set(known) - set(listed))}; the server under test answered {said(reply)}")
 
 
 @then("each client listed has the hostname and OS Velociraptor shows for it")
 def _(reply, oracle):
-    facts = {c["client_id"]: (c["os_info"]["hostname"], c["os_info"]["system"]) for c in oracle.clients()}
-    wrong = [(r, facts.get(cid)) for r, cid in zip(reply.rows or [], ids(reply.rows, "client"))
-             if not set(facts.get(cid, ("?", "?"))) <= strings(r)]
-    assert reply.rows and not wrong, f"Rows without Velociraptor's (hostname, OS): {wrong[:3]}; {said(reply)}"
+    """Something is listed, and each listed row carries the hostname and OS Velociraptor shows for that client."""
+    facts = clients.facts(oracle.clients())
+    wrong = [unlike(row, facts.get(cid), clients.FIELD_NAMES, f"client {cid}")
+             for row, cid in zip(reply.rows or [], ids(reply.rows, "client"))]
+    wrong = [w for w in wrong if w]
+    assert reply.rows and not wrong, "\n".join(wrong[:5]) or f"No client listed: {said(reply)}"
 
 
 @then("the client is among the clients listed")
 def _(reply, client):
+    """The reply lists the scenario's client."""
     assert client.client_id in ids(reply.rows, "client"), f"{client} is not listed: {said(reply)}"
 
 
 @then("only clients with the client's hostname are listed")
 def _(reply, oracle, client):
-    hosts = {cid: (oracle.client(cid) or {}).get("os_info", {}).get("hostname") for cid in ids(reply.rows, "client")}
-    assert all(h == client.hostname for h in hosts.values()), (
-        f"Searching {client.hostname!r} listed clients Velociraptor names {hosts}")
+    """Velociraptor gives every listed client the scenario client's hostname."""
+    hosts = {cid: clients.hostname(oracle.client(cid)) for cid in ids(reply.rows, "client")}
+    wrong = {cid: h for cid, h in hosts.items() if h != client.hostname}
+    assert not wrong, f"Searching {client.hostname!r} listed clients Velociraptor names otherwise: {wrong}"
 
 
 @then("the server under test lists no client")
 def _(reply):
+    """The reply is a success with an empty list."""
     assert reply.ok and not reply.rows, f"Expected an empty list; the server under test answered {said(reply)}"
 
 
 @then("the server under test lists no client, or refuses the search")
 def _(reply):
+    """The reply lists no client: an empty success or an error."""
     assert not reply.rows and (reply.ok or reply.error), \
         f"Expected no client listed (an empty list or a refusal); the server under test answered {said(reply)}"
 
 
-@then(parsers.re(r'the clients listed are the (?P<n>\d+) Velociraptor finds labelled "(?P<label>.*)"'))
+@then(parsers.parse('the clients listed are the {n:d} Velociraptor finds labelled "{label}"'))
 def _(reply, oracle, ledger, n, label):
-    known = sorted(c["client_id"] for c in oracle.clients(f"label:{ledger.name(label)}"))
-    assert len(known) == int(n) and sorted(ids(reply.rows, "client")) == known, (
-        f"Velociraptor finds {known}; the server under test answered {said(reply)}")
+    """Velociraptor finds that many clients with the (namespaced) label, and the reply lists exactly those."""
+    known = clients.ids(oracle.clients(f"label:{ledger.name(label)}"))
+    listed = sorted(ids(reply.rows, "client"))
+    assert len(known) == n and listed == known, (
+        f"Velociraptor finds {len(known)} client(s) labelled (expected {n}): {known}; the server under test "
+        f"lists {listed}: {said(reply)}")
 
 
-@then(parsers.re(r'exactly (?P<n>\d+) clients? (?:is|are) listed, of those Velociraptor finds labelled "(?P<label>.*)"'))
+@then(parsers.parse('the server under test lists exactly {n:d} of the clients Velociraptor finds labelled "{label}"'))
 def _(reply, oracle, ledger, n, label):
-    known = {c["client_id"] for c in oracle.clients(f"label:{ledger.name(label)}")}
+    """Exactly that many clients are listed, each one Velociraptor finds with the (namespaced) label."""
+    known = set(clients.ids(oracle.clients(f"label:{ledger.name(label)}")))
     listed = ids(reply.rows, "client")
-    assert len(listed) == int(n) and set(listed) <= known, f"Velociraptor finds {sorted(known)}; {said(reply)}"
+    assert len(listed) == n and set(listed) <= known, (
+        f"The server under test lists {len(listed)} client(s) (expected {n}): {listed}; Velociraptor finds "
+        f"{sorted(known)}; {said(reply)}")
 
 
 @then("the details are Velociraptor's for the client: its id, hostname and OS")
 def _(reply, oracle, client):
+    """The reply names the client's id, and the hostname and OS Velociraptor shows for it."""
     row = oracle.client(client.client_id)
-    want = {row["client_id"], row["os_info"]["hostname"], row["os_info"]["system"]}
-    assert reply.ok and want <= strings(reply.data), f"Velociraptor shows {sorted(want)}; {said(reply)}"
+    want = {"client_id": client.client_id, "hostname": clients.hostname(row), "os": clients.os_name(row)}
+    missing = {k: v for k, v in want.items() if v not in strings(reply.data)}
+    assert reply.ok and not missing, f"The details lack Velociraptor's {missing}; {said(reply)}"
 
 
 @then("the reply describes no enrolled client")
 def _(reply, targets):
+    """No enrolled client's id appears in the reply."""
     named = [t.client_id for t in targets.all() if t.client_id in str(reply.data) + str(reply.rows)]
     assert not named, f"The reply describes {named}: {said(reply)}"
 
 
-@then(parsers.re(r'Velociraptor shows the client (?P<has>with|without) the label "(?P<label>.*)"'))
-def _(oracle, ledger, client, has, label):
-    labels = (oracle.client(client.client_id) or {}).get("labels") or []
-    assert (ledger.name(label) in labels) == (has == "with"), f"Velociraptor shows {client.client_id} with {labels}"
-
-
-@then(parsers.re(r'Velociraptor shows the client with its labels and "(?P<label>.*)", nothing else'))
+@then(parsers.parse('Velociraptor shows the client with the label "{label}"'))
 def _(oracle, ledger, client, label):
-    labels = set((oracle.client(client.client_id) or {}).get("labels") or [])
-    assert labels == set(client.labels) | {ledger.name(label)}, (
-        f"Before: {sorted(client.labels)}; Velociraptor now shows {sorted(labels)}")
+    """clients() shows the (namespaced) label on the scenario's client."""
+    labels = clients.labels(oracle.client(client.client_id))
+    assert ledger.name(label) in labels, f"Velociraptor shows {client.client_id} without {ledger.name(label)!r}: {labels}"
+
+
+@then(parsers.parse('Velociraptor shows the client without the label "{label}"'))
+def _(oracle, ledger, client, label):
+    """clients() does not show the (namespaced) label on the scenario's client."""
+    labels = clients.labels(oracle.client(client.client_id))
+    assert ledger.name(label) not in labels, f"Velociraptor still shows {ledger.name(label)!r} on {client.client_id}: {labels}"
+
+
+@then(parsers.parse('Velociraptor shows the client with its labels and "{label}", nothing else'))
+def _(oracle, ledger, client, label):
+    """The client's labels are those it had before the scenario plus the (namespaced) label, exactly."""
+    labels = set(clients.labels(oracle.client(client.client_id)))
+    want = set(client.labels) | {ledger.name(label)}
+    assert labels == want, (f"Velociraptor shows labels it should not: {sorted(labels - want)}; lacks: "
+                            f"{sorted(want - labels)} (before the call: {sorted(client.labels)})")
 
 
 @then(parsers.parse('Velociraptor knows no client "{client_id}"'))
 def _(oracle, client_id):
+    """clients() has no record, not even a bare one, for the id."""
     row = oracle.client(client_id)
-    assert row is None, f"Velociraptor now holds a record for {client_id}: labels {row and row.get('labels')}"
+    assert row is None, f"Velociraptor now holds a record for {client_id}: labels {clients.labels(row)}"
 
 
 @then(parsers.parse('no client in Velociraptor carries the label "{label}"'))
 def _(oracle, ledger, label):
-    carriers = [c["client_id"] for c in oracle.clients() if ledger.name(label).lower() in map(str.lower, c["labels"] or [])]
+    """No clients() row carries the (namespaced) label."""
+    carriers = clients.ids(oracle.clients(), label=ledger.name(label))
     assert not carriers, f"Velociraptor shows the label {ledger.name(label)!r} on {carriers}"

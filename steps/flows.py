@@ -1,14 +1,12 @@
-"""Collections (flows): starting, listing, results, status, cancelling — checked in flows() and source()."""
+"""Collections (flows): starting, listing, results, status, cancelling — checked in flows() and source().
+(PYTEST_DONT_REWRITE: the asserts carry their own messages.)"""
 from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from support import schemas
+from support import flows, schemas
 from support.rows import comparable, diff, ids, said, strings
-from support.waits import FLOW_DONE, wait_flow_done, wait_for
-
-#: A collection that runs until cancelled (the client sleeps; nothing on the host changes).
-SLEEPER = ("Generic.Client.VQL", {"Command": "SELECT sleep(time=600) AS Slept FROM scope()"})
+from support.waits import wait_flow_done, wait_for
 
 
 # -- Givens ------------------------------------------------------------------------------
@@ -16,17 +14,21 @@ SLEEPER = ("Generic.Client.VQL", {"Command": "SELECT sleep(time=600) AS Slept FR
 
 @given(parsers.parse('the client has a finished collection of "{artifact}"'), target_fixture="collection")
 def _(oracle, lab, ledger, client, artifact):
+    """Collects the artifact directly in Velociraptor and waits until it is FINISHED; gives its flow id."""
     flow_id = oracle.collect(client.client_id, [artifact])
     ledger.flow(client.client_id, flow_id, "a Given")
-    assert wait_flow_done(oracle, client.client_id, flow_id, 90, lab=lab)["state"] == "FINISHED"
+    row = wait_flow_done(oracle, client.client_id, flow_id, 90, lab=lab)
+    assert flows.state(row) == "FINISHED", f"The Given's collection {flow_id} ended {flows.summary(row)}"
     return flow_id
 
 
 @given("the client has a collection that runs for minutes", target_fixture="collection")
 def _(oracle, ledger, client):
-    flow_id = oracle.collect(client.client_id, [SLEEPER[0]], SLEEPER[1], timeout=900)
+    """Starts a collection that sleeps for ten minutes and waits until the client runs it; gives its flow id."""
+    artifact, parameters = flows.SLEEPER
+    flow_id = oracle.collect(client.client_id, [artifact], parameters, timeout=900)
     ledger.flow(client.client_id, flow_id, "a Given")
-    wait_for(lambda: ((s := (oracle.flow(client.client_id, flow_id) or {}).get("state")) == "IN_PROGRESS", s),
+    wait_for(lambda: ((s := flows.state(oracle.flow(client.client_id, flow_id))) == "IN_PROGRESS", s),
              f"the client to start running {flow_id}", 30)
     return flow_id
 
@@ -36,41 +38,63 @@ def _(oracle, ledger, client):
 
 @when("I list the client's flows", target_fixture="reply")
 def _(sut, ledger, client):
+    """Asks for the scenario client's flows."""
     return ledger.calling(sut, "list_flows", client_id=client.client_id)
 
 
-@when(parsers.re(r"I list at most (?P<n>\d+) flows? of the client"), target_fixture="reply")
+@when(parsers.parse("I list the client's flows, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, client, n):
-    return ledger.calling(sut, "list_flows", client_id=client.client_id, limit=int(n))
+    """Asks for the scenario client's flows, with a limit."""
+    return ledger.calling(sut, "list_flows", client_id=client.client_id, limit=n)
 
 
 @when(parsers.parse('I list the flows of client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
+    """Asks for the flows of a client id given in the feature."""
     return ledger.calling(sut, "list_flows", client_id=client_id)
 
 
-@when(parsers.re(r'I fetch (?:at most (?P<n>\d+) of )?the results of that collection for "(?P<source>.*)"'),
+@when(parsers.parse('I fetch the results of that collection for "{source}"'), target_fixture="reply")
+def _(sut, ledger, client, collection, source):
+    """Asks for the collection's rows of an artifact or ``Artifact/Source``."""
+    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source)
+
+
+@when(parsers.parse('I fetch the results of that collection for "{source}", keeping at most {n:d}'),
       target_fixture="reply")
-def _(sut, ledger, client, collection, n, source):
-    limit = {"limit": int(n)} if n else {}
+def _(sut, ledger, client, collection, source, n):
+    """Asks for the collection's rows of an artifact or ``Artifact/Source``, with a limit."""
     return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source,
-                          **limit)
+                          limit=n)
 
 
-@when(parsers.re(r'I (?P<what>fetch the results of|ask for the status of|cancel) collection "(?P<flow_id>.*)" on the client'),
-      target_fixture="reply")
-def _(sut, ledger, client, what, flow_id):
-    tool = {"fetch the results of": "get_flow_results", "ask for the status of": "get_flow_status"}.get(what, "cancel_flow")
-    return ledger.calling(sut, tool, client_id=client.client_id, flow_id=flow_id)
+@when(parsers.parse('I fetch the results of collection "{flow_id}" on the client'), target_fixture="reply")
+def _(sut, ledger, client, flow_id):
+    """Asks for the results of a flow id given in the feature."""
+    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=flow_id)
+
+
+@when(parsers.parse('I ask for the status of collection "{flow_id}" on the client'), target_fixture="reply")
+def _(sut, ledger, client, flow_id):
+    """Asks for the status of a flow id given in the feature."""
+    return ledger.calling(sut, "get_flow_status", client_id=client.client_id, flow_id=flow_id)
+
+
+@when(parsers.parse('I cancel collection "{flow_id}" on the client'), target_fixture="reply")
+def _(sut, ledger, client, flow_id):
+    """Asks to cancel a flow id given in the feature."""
+    return ledger.calling(sut, "cancel_flow", client_id=client.client_id, flow_id=flow_id)
 
 
 @when("I ask for the status of that collection", target_fixture="reply")
 def _(sut, ledger, client, collection):
+    """Asks for the status of the scenario's collection."""
     return ledger.calling(sut, "get_flow_status", client_id=client.client_id, flow_id=collection)
 
 
 @when("I cancel that collection", target_fixture="reply")
 def _(sut, ledger, client, collection):
+    """Asks to cancel the scenario's collection."""
     return ledger.calling(sut, "cancel_flow", client_id=client.client_id, flow_id=collection)
 
 
@@ -80,20 +104,24 @@ def _(sut, ledger, client, collection):
 @then(parsers.parse('Velociraptor shows the flow the server under test reported, collecting "{artifact}" on the client'),
       target_fixture="collection")
 def _(reply, oracle, client, artifact):
+    """The flow id the reply names exists on the client in Velociraptor and collects the artifact; gives that id."""
     row = oracle.flow(client.client_id, reply.flow_id) if reply.flow_id else None
     assert row, f"Velociraptor shows no flow {reply.flow_id!r} on {client.client_id}; {said(reply)}"
-    assert artifact in row["request"]["artifacts"], f"Velociraptor shows the flow collecting {row['request']['artifacts']}"
+    assert artifact in flows.artifacts(row), (
+        f"flow {reply.flow_id}: Velociraptor shows it collecting {flows.artifacts(row)}, not {artifact}")
     return reply.flow_id
 
 
 @then(parsers.parse("the collection finishes within {seconds:d} seconds"))
 def _(oracle, lab, client, collection, seconds):
+    """Velociraptor shows the collection FINISHED (not ERROR) within the time."""
     row = wait_flow_done(oracle, client.client_id, collection, seconds, lab=lab)
-    assert row["state"] == "FINISHED", f"Velociraptor shows {collection} {row['state']}: {row.get('status')!r}"
+    assert flows.state(row) == "FINISHED", f"Velociraptor shows {collection} {flows.summary(row)}"
 
 
 @then(parsers.parse('each row Velociraptor holds for "{source}" matches the "{schema}" schema'))
 def _(oracle, client, collection, source, schema):
+    """Velociraptor holds rows for the source in the collection, and each fits the named JSON schema."""
     rows = oracle.source(client.client_id, collection, source)
     assert rows, f"Velociraptor holds no rows for {source} in {collection}"
     schemas.check_rows(rows, schema, f"{source} in {collection}")
@@ -101,35 +129,42 @@ def _(oracle, client, collection, source, schema):
 
 @then(parsers.parse('Velociraptor shows the collection\'s request with "{param}" set to "{value}"'))
 def _(oracle, client, collection, param, value):
-    specs = oracle.flow(client.client_id, collection)["request"]["specs"]
-    env = {e["key"]: e["value"] for s in specs for e in (s.get("parameters") or {}).get("env") or []}
-    assert env.get(param) == value, f"Velociraptor shows the request's parameters as {env}"
+    """The collection's request in Velociraptor passes the parameter with exactly that value."""
+    env = flows.parameters(oracle.flow(client.client_id, collection))
+    assert env.get(param) == value, (
+        f"flow {collection}: Velociraptor shows {param} {env.get(param)!r}, the scenario sent {value!r} "
+        f"(all parameters: {env})")
 
 
 @then(parsers.parse('every row Velociraptor holds for "{source}" has a "{field}" containing "{text}"'))
 def _(oracle, client, collection, source, field, text):
+    """Velociraptor holds rows for the source, and the field of each contains the text."""
     values = [str(r.get(field)) for r in oracle.source(client.client_id, collection, source)]
-    assert values and all(text in v for v in values), f"Velociraptor holds {field} values {values[:10]}"
+    wrong = [v for v in values if text not in v]
+    assert values and not wrong, (f"Velociraptor holds {len(values)} row(s) for {source}; {field} without "
+                                  f"{text!r}: {wrong[:10]}")
 
 
 @then("Velociraptor shows no flow started on the client")
 def _(ledger):
+    """No flow appeared on the client during the call."""
     started = ledger.created("flow")
     assert not started, f"Velociraptor shows flows that appeared during the call: {[str(e) for e in started]}"
 
 
 @then("Velociraptor shows that collection cancelled")
 def _(oracle, client, collection):
-    seen = wait_for(lambda: ((r := oracle.flow(client.client_id, collection))["state"] in FLOW_DONE,
-                             {"state": r["state"], "status": r["status"]}), f"Velociraptor to stop {collection}", 20)
-    assert seen["state"] == "ERROR" and "cancel" in seen["status"].lower(), (
-        f"Velociraptor shows {collection} {seen['state']} with status {seen['status']!r}")
+    """Within 20 s the collection is done in Velociraptor: ERROR, with a status that names the cancel."""
+    seen = wait_for(lambda: (flows.done(r := oracle.flow(client.client_id, collection)), r),
+                    f"Velociraptor to stop {collection}", 20)
+    assert flows.cancelled(seen), f"Velociraptor shows {collection} {flows.summary(seen)}, not cancelled"
 
 
 @then("Velociraptor shows that collection still running")
 def _(oracle, client, collection):
+    """Velociraptor shows the collection in a state that is not done."""
     row = oracle.flow(client.client_id, collection)
-    assert row["state"] not in FLOW_DONE, f"Velociraptor shows {collection} {row['state']}: {row['status']!r}"
+    assert not flows.done(row), f"Velociraptor shows {collection} {flows.summary(row)}"
 
 
 # -- Thens: what the server under test said about flows ------------------------------------
@@ -137,54 +172,67 @@ def _(oracle, client, collection):
 
 @then("that collection is among the flows listed")
 def _(reply, collection):
+    """The reply lists the scenario's collection."""
     assert collection in ids(reply.rows, "flow"), f"{collection} is not listed: {said(reply)}"
 
 
 @then("every flow listed is one of the client's flows in Velociraptor, in the state it shows")
 def _(reply, oracle, client):
-    state = {f["session_id"]: f["state"] for f in oracle.flows(client.client_id)}
-    wrong = [(fid, state.get(fid)) for fid, row in zip(ids(reply.rows, "flow"), reply.rows or [])
-             if state.get(fid) not in strings(row)]
-    assert reply.rows and not wrong, f"Listed flows Velociraptor disagrees on (id, its state): {wrong[:5]}"
+    """Something is listed, and each listed flow is the client's in Velociraptor, with Velociraptor's state in its row."""
+    state = flows.states(oracle.flows(client.client_id))
+    wrong = [f"flow {fid}: Velociraptor says state {state.get(fid) or '(no such flow)'}, the server's row does not"
+             for fid, row in zip(ids(reply.rows, "flow"), reply.rows or []) if state.get(fid) not in strings(row)]
+    assert reply.rows and not wrong, "\n".join(wrong[:5]) or f"No flow listed: {said(reply)}"
 
 
-@then(parsers.re(r"exactly (?P<n>\d+) flows? (?:is|are) listed, of the client's flows in Velociraptor"))
+@then(parsers.parse("the server under test lists exactly {n:d} of the client's flows in Velociraptor"))
 def _(reply, oracle, client, n):
-    known = {f["session_id"] for f in oracle.flows(client.client_id)}
+    """Exactly that many flows are listed, each one of the client's flows in Velociraptor."""
+    known = set(flows.states(oracle.flows(client.client_id)))
     listed = ids(reply.rows, "flow")
-    assert len(listed) == int(n) and set(listed) <= known, f"Velociraptor shows {len(known)} flows; {said(reply)}"
+    assert len(listed) == n and set(listed) <= known, (
+        f"The server under test lists {len(listed)} flow(s) (expected {n}); not the client's in Velociraptor: "
+        f"{sorted(set(listed) - known)}; {said(reply)}")
 
 
 @then("none of the client's flows is listed")
 def _(reply, oracle, client):
-    leaked = set(ids(reply.rows, "flow")) & {f["session_id"] for f in oracle.flows(client.client_id)}
+    """The reply lists none of the scenario client's flows."""
+    leaked = set(ids(reply.rows, "flow")) & set(flows.states(oracle.flows(client.client_id)))
     assert not leaked, f"The reply lists the client's flows {sorted(leaked)}: {said(reply)}"
 
 
 @then(parsers.parse('the rows equal Velociraptor\'s rows of that collection for "{source}"'))
 def _(reply, oracle, client, collection, source):
+    """Velociraptor holds rows for the source, and the reply's rows equal them on Velociraptor's columns."""
     truth = oracle.source(client.client_id, collection, source)
     columns = sorted({k for r in truth for k in r})
     assert truth and reply.ok, f"Velociraptor holds {len(truth)} rows; the server under test answered {said(reply)}"
     assert not (d := diff(reply.rows, truth, columns, what=f"source({collection}, {source})")), d
 
 
-@then(parsers.re(r'exactly (?P<n>\d+) rows? (?:is|are) returned, each one of Velociraptor\'s rows for "(?P<source>.*)"'))
-def _(reply, oracle, client, collection, n, source):
+@then(parsers.parse('the server under test returns exactly {n:d} of Velociraptor\'s rows for "{source}"'))
+def _(reply, oracle, client, collection, source, n):
+    """Exactly that many rows are returned, each equal to one of Velociraptor's rows for the source."""
     truth = oracle.source(client.client_id, collection, source)
     columns = sorted({k for r in truth for k in r})
     got, known = comparable(reply.rows, columns), set(comparable(truth, columns))
-    assert len(got) == int(n) and set(got) <= known, f"Velociraptor holds {len(truth)} rows; {said(reply)}"
+    foreign = [g for g in got if g not in known]
+    assert len(got) == n and not foreign, (
+        f"The server under test returns {len(got)} row(s) (expected {n}) of Velociraptor's {len(truth)}; rows "
+        f"Velociraptor does not hold: {foreign[:3]}; {said(reply)}")
 
 
 @then("the state reported is the state Velociraptor shows for that collection")
 def _(reply, oracle, client, collection):
-    state = oracle.flow(client.client_id, collection)["state"]
-    said_states = strings(reply.data) & {"RUNNING", "WAITING", "IN_PROGRESS", "UNRESPONSIVE", "FINISHED", "ERROR"}
+    """The only flow state the reply names is the one Velociraptor shows."""
+    state = flows.state(oracle.flow(client.client_id, collection))
+    said_states = strings(reply.data) & set(flows.FLOW_STATES)
     assert said_states == {state}, f"Velociraptor shows {state}; the server under test says {said_states}: {said(reply)}"
 
 
 @then("the rows collected it reports are the number Velociraptor shows")
 def _(reply, oracle, client, collection):
-    n = oracle.flow(client.client_id, collection)["total_collected_rows"]
+    """The reply names the number of rows Velociraptor counts for the collection."""
+    n = flows.total_rows(oracle.flow(client.client_id, collection))
     assert str(n) in strings(reply.data), f"Velociraptor counts {n} rows; {said(reply)}"

@@ -4,6 +4,7 @@ Thens that ask Velociraptor what became of the hunt.
 A hunt an analyst names in a feature ("triage-sweep") carries the description
 ``raptorspec-<run>-triage-sweep-<token>`` (one token per scenario), so a Then finds it in
 Velociraptor even when the server under test never reported its id.
+(PYTEST_DONT_REWRITE: the asserts carry their own messages.)
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from support import hunts, waits
 from support.rows import VOLATILE, diff, said
 
 STATE_WAIT = 15.0  # seconds for a hunt mutation to reach hunts() through Velociraptor's journal
+STATES = {"paused": "PAUSED", "running": "RUNNING", "stopped": "STOPPED"}
 
 
 @pytest.fixture
@@ -22,24 +24,31 @@ def hunt_named(ledger):
     return hunts.namer(ledger)
 
 
+def _modify(sut, ledger, hunt_id, action):
+    return ledger.calling(sut, "modify_hunt", hunt_id=hunt_id, action=action)
+
+
 # -- Givens: hunts made directly in Velociraptor ----------------------------------------
 
 
-@given(parsers.re(r'a (?P<state>paused|running|stopped) hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" '
-                  r'aimed at no client'), target_fixture="hunt")
+@given(parsers.parse('a {state} hunt "{word}" for "{artifact}" aimed at no client'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, state, word, artifact):
-    return hunts.make(oracle, ledger, artifact, hunt_named(word), state=state.upper(),
+    """Makes a paused, running or stopped hunt limited to a label no client has."""
+    assert state in STATES, f"no hunt state {state!r} in the spec's words; known: {', '.join(STATES)}"
+    return hunts.make(oracle, ledger, artifact, hunt_named(word), state=STATES[state],
                       labels=[hunt_named("no-client-has-this")], lab=lab)
 
 
 @given(parsers.parse('a paused hunt "{word}" for "{artifact}" limited to the client'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, client, word, artifact):
+    """Makes a paused hunt limited to a label only the scenario's client carries."""
     label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
     return hunts.make(oracle, ledger, artifact, hunt_named(word), labels=[label], lab=lab)
 
 
 @given(parsers.parse('a hunt "{word}" for "{artifact}" that has finished on the client'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, client, word, artifact):
+    """Makes a hunt limited to the scenario's client, starts it and waits until the client finished it."""
     label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
     hunt = hunts.make(oracle, ledger, artifact, hunt_named(word), state="RUNNING", labels=[label], lab=lab)
     hunts.wait_finished_on(oracle, hunt, client.client_id, lab=lab)
@@ -52,64 +61,99 @@ def _(oracle, ledger, lab, hunt_named, client, word, artifact):
 @when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" limited to clients labelled "{label}"'),
       target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, label):
+    """Asks for a paused hunt of the artifact, limited to the (namespaced) label."""
     return ledger.calling(sut, "create_hunt", artifacts=[artifact], description=hunt_named(word),
                           include_labels=[ledger.name(label)], paused=True)
 
 
-@when(parsers.re(r"I (?P<action>start|stop|pause|archive) the hunt"), target_fixture="reply")
-def _(sut, ledger, hunt, action):
-    return ledger.calling(sut, "modify_hunt", hunt_id=hunt.hunt_id, action=action)
+@when("I start the hunt", target_fixture="reply")
+def _(sut, ledger, hunt):
+    """Asks to start the scenario's hunt."""
+    return _modify(sut, ledger, hunt.hunt_id, "start")
 
 
-@when(parsers.re(r'I (?P<action>start|stop|pause|archive) the hunt "(?P<hunt_id>[^"]+)"'), target_fixture="reply")
-def _(sut, ledger, action, hunt_id):
-    return ledger.calling(sut, "modify_hunt", hunt_id=hunt_id, action=action)
+@when("I stop the hunt", target_fixture="reply")
+def _(sut, ledger, hunt):
+    """Asks to stop the scenario's hunt."""
+    return _modify(sut, ledger, hunt.hunt_id, "stop")
+
+
+@when("I pause the hunt", target_fixture="reply")
+def _(sut, ledger, hunt):
+    """Asks to pause the scenario's hunt."""
+    return _modify(sut, ledger, hunt.hunt_id, "pause")
+
+
+@when("I archive the hunt", target_fixture="reply")
+def _(sut, ledger, hunt):
+    """Asks to archive the scenario's hunt."""
+    return _modify(sut, ledger, hunt.hunt_id, "archive")
+
+
+@when(parsers.parse('I start the hunt "{hunt_id}"'), target_fixture="reply")
+def _(sut, ledger, hunt_id):
+    """Asks to start a hunt id given in the feature."""
+    return _modify(sut, ledger, hunt_id, "start")
 
 
 @when("I list the hunts", target_fixture="reply")
 def _(sut, ledger):
+    """Asks for every hunt."""
     return ledger.calling(sut, "list_hunts")
 
 
 @when(parsers.parse("I list the hunts that are {state}"), target_fixture="reply")
 def _(sut, ledger, state):
+    """Asks for the hunts in one state."""
     return ledger.calling(sut, "list_hunts", state=state)
 
 
-@when(parsers.re(r'I ask for the hunt\'s results(?: for "(?P<artifact>[^"]+)")?'), target_fixture="reply")
+@when("I ask for the hunt's results", target_fixture="reply")
+def _(sut, ledger, hunt):
+    """Asks for the scenario hunt's results, naming no artifact."""
+    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, artifact=None)
+
+
+@when(parsers.parse('I ask for the hunt\'s results for "{artifact}"'), target_fixture="reply")
 def _(sut, ledger, hunt, artifact):
+    """Asks for the scenario hunt's results of an artifact or ``Artifact/Source``."""
     return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, artifact=artifact)
 
 
 @when(parsers.parse('I ask for the results of the hunt "{hunt_id}"'), target_fixture="reply")
 def _(sut, ledger, hunt_id):
+    """Asks for the results of a hunt id given in the feature."""
     return ledger.calling(sut, "get_hunt_results", hunt_id=hunt_id)
 
 
 # -- Thens: what Velociraptor shows ------------------------------------------------------
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" as (?P<state>[A-Z]+)'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" as {state}'))
 def _(oracle, lab, hunt_named, word, state):
-    row = hunts.the_one_described(oracle, hunt_named(word))
-    hunts.wait_state(oracle, row["hunt_id"], state, lab=lab, timeout=STATE_WAIT)
+    """Within 15 s, hunts() shows the one hunt with that description in that state (e.g. RUNNING)."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    hunts.wait_state(oracle, hunt_id, state, lab=lab, timeout=STATE_WAIT)
 
 
 @then(parsers.parse('Velociraptor shows the hunt "{word}" no longer running'))
 def _(oracle, lab, hunt_named, word):
-    row = hunts.the_one_described(oracle, hunt_named(word))
-    waits.wait_hunt(oracle, row["hunt_id"], lambda r: r.get("state") != "RUNNING", "a state other than RUNNING",
+    """Within 15 s, hunts() shows the hunt in a state other than RUNNING."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    waits.wait_hunt(oracle, hunt_id, lambda r: hunts.state(r) != "RUNNING", "a state other than RUNNING",
                     STATE_WAIT, lab=lab)
 
 
 @then(parsers.parse('Velociraptor shows the hunt "{word}" collecting "{artifact}"'))
 def _(oracle, hunt_named, word, artifact):
+    """hunts() shows the hunt collecting exactly that artifact."""
     row = hunts.the_one_described(oracle, hunt_named(word))
-    assert row.get("artifacts") == [artifact], f"Velociraptor shows the hunt collecting {row.get('artifacts')}"
+    assert hunts.artifacts(row) == [artifact], f"Velociraptor shows the hunt collecting {hunts.artifacts(row)}"
 
 
 @then(parsers.parse('Velociraptor shows the hunt "{word}" limited to clients labelled "{label}"'))
 def _(oracle, ledger, hunt_named, word, label):
+    """hunts() shows the hunt limited to exactly the (namespaced) label."""
     row = hunts.the_one_described(oracle, hunt_named(word))
     got = [x.lower() for x in hunts.include_labels(row)]
     assert got == [ledger.name(label).lower()], f"Velociraptor shows the hunt limited to labels {got}"
@@ -117,30 +161,35 @@ def _(oracle, ledger, hunt_named, word, label):
 
 @then(parsers.parse('the hunt id the server under test reports is the hunt "{word}" in Velociraptor'))
 def _(oracle, reply, hunt_named, word):
-    row = hunts.the_one_described(oracle, hunt_named(word))
-    assert reply.hunt_id == row["hunt_id"], (
-        f"Velociraptor made hunt {row['hunt_id']}; the server under test reported {reply.hunt_id!r}: {said(reply)}")
+    """The reply's hunt id is the id of the hunt Velociraptor holds with that description."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    assert reply.hunt_id == hunt_id, (
+        f"Velociraptor made hunt {hunt_id}; the server under test reported {reply.hunt_id!r}: {said(reply)}")
 
 
 @then(parsers.parse('Velociraptor shows no hunt "{word}"'))
 def _(oracle, hunt_named, word):
+    """hunts() holds no hunt with that description."""
     rows = hunts.described(oracle, hunt_named(word))
-    assert not rows, f"Velociraptor shows hunt(s) {[h['hunt_id'] for h in rows]} described {hunt_named(word)!r}"
+    assert not rows, f"Velociraptor shows hunt(s) {hunts.ids(rows)} described {hunt_named(word)!r}"
 
 
 @then(parsers.parse('Velociraptor still has the hunt "{word}"'))
 def _(oracle, hunt_named, word):
+    """hunts() still holds the one hunt with that description."""
     hunts.the_one_described(oracle, hunt_named(word))
 
 
 @then(parsers.parse('Velociraptor knows no hunt "{hunt_id}"'))
 def _(oracle, hunt_id):
+    """hunts() holds no hunt with that id."""
     row = oracle.hunt(hunt_id)
-    assert row is None, f"Velociraptor has a hunt {hunt_id}: {row.get('hunt_description')!r}"
+    assert row is None, f"Velociraptor has a hunt {hunt_id}: {hunts.description(row)!r}"
 
 
 @then("Velociraptor shows the hunt's collection on the client")
 def _(oracle, lab, hunt, client):
+    """Within 30 s, the hunt's flow (F.<id>.H) exists on the scenario's client."""
     flow_id = hunt.client_flow_id
     waits.wait_for(lambda: (oracle.flow(client.client_id, flow_id) is not None, "no such flow yet"),
                    f"the hunt's flow {flow_id} on {client.client_id}", 30, 0.5, alive=lab.alive, logs=lab.logs,
@@ -149,44 +198,53 @@ def _(oracle, lab, hunt, client):
 
 @then(parsers.parse('the server under test reports success only if Velociraptor shows the hunt "{word}" as ARCHIVED'))
 def _(oracle, reply, hunt_named, word):
-    state = hunts.the_one_described(oracle, hunt_named(word)).get("state")
+    """Either the reply is an error, or hunts() shows the hunt ARCHIVED."""
+    state = hunts.state(hunts.the_one_described(oracle, hunt_named(word)))
     assert not reply.ok or state == "ARCHIVED", (
         f"The server under test claimed success, but Velociraptor shows the hunt {state}: {said(reply)}")
 
 
 @then(parsers.parse('the server under test lists the hunt "{word}" as {state}'))
 def _(oracle, reply, hunt_named, word, state):
-    hunt_id = hunts.the_one_described(oracle, hunt_named(word))["hunt_id"]
+    """The reply lists the hunt with that description, in that state."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
     seen = hunts.listed(reply.rows)
     assert seen.get(hunt_id, "").upper() == state, (
-        f"Expected hunt {hunt_id} listed as {state}; listed: {seen or said(reply)}")
+        f"hunt {hunt_id}: the server under test lists it as {seen.get(hunt_id, '(not listed)')!r}, expected "
+        f"{state}; listed: {seen or said(reply)}")
 
 
 @then(parsers.parse('the server under test does not list the hunt "{word}"'))
 def _(oracle, reply, hunt_named, word):
-    hunt_id = hunts.the_one_described(oracle, hunt_named(word))["hunt_id"]
+    """The reply does not list the hunt with that description."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
     assert hunt_id not in hunts.listed(reply.rows), f"Hunt {hunt_id} is listed: {hunts.listed(reply.rows)}"
 
 
 @then("every hunt the server under test lists has the state Velociraptor shows")
 def _(oracle, reply):
-    truth = {h["hunt_id"]: h.get("state") for h in oracle.hunts()}
-    wrong = {h: (s, truth.get(h, "no such hunt")) for h, s in hunts.listed(reply.rows).items() if s.upper() != truth.get(h)}
-    assert not wrong, f"Listed state vs Velociraptor's: {wrong}"
+    """Each listed hunt's state is the one hunts() shows for it."""
+    truth = hunts.states(oracle.hunts())
+    wrong = [f"hunt {h}: the server says state {s!r}, Velociraptor says {truth.get(h, '(no such hunt)')!r}"
+             for h, s in hunts.listed(reply.rows).items() if s.upper() != truth.get(h)]
+    assert not wrong, "\n".join(wrong[:8])
 
 
 @then(parsers.parse("every hunt the server under test lists is {state} in Velociraptor"))
 def _(oracle, reply, state):
-    truth = {h["hunt_id"]: h.get("state") for h in oracle.hunts()}
+    """hunts() shows every listed hunt in that state."""
+    truth = hunts.states(oracle.hunts())
     wrong = {h: truth.get(h, "no such hunt") for h in hunts.listed(reply.rows) if truth.get(h) != state}
     assert not wrong, f"Listed, but not {state} in Velociraptor: {wrong}"
 
 
 @then("the rows the server under test returns equal Velociraptor's results of the hunt")
-def _(oracle, reply, hunt):
-    artifact = hunt.artifacts[0]
-    truth = hunts.results(oracle, hunt.hunt_id, artifact)
-    assert truth, f"Velociraptor holds no results of hunt {hunt.hunt_id} for {artifact}: nothing to compare"
+def _(oracle, reply, ledger, hunt):
+    """Velociraptor holds results of the hunt for what the scenario asked (every source of it), and the
+    reply's rows equal those of the matching source."""
+    by_source = hunts.results_by_source(oracle, hunt, ledger.sent("get_hunt_results").get("artifact"))
+    assert not (empty := hunts.no_results(hunt, by_source)), empty
+    source, truth = hunts.truth_for(reply.rows, by_source)
     problem = diff(reply.rows, truth, hunts.result_columns(truth, VOLATILE),
-                   what=f"hunt_results(hunt_id={hunt.hunt_id}, artifact={artifact})")
+                   what=f"hunt_results(hunt_id={hunt.hunt_id}, artifact={source})")
     assert not problem, problem

@@ -1,5 +1,6 @@
 """Prompt words: asking the server under test for a prompt, and Thens about its text.
-Prompt names and required arguments: support/prompts.py.
+Prompt names and required arguments: support/prompts.py (the contract's: support/contract.py).
+(PYTEST_DONT_REWRITE: the asserts carry their own messages.)
 """
 from __future__ import annotations
 
@@ -8,42 +9,45 @@ from pytest_bdd import parsers, then, when
 from support import prompts
 from support.rows import said
 
-_NAMES = "|".join(prompts.NAMES)
 
-
-@when(parsers.re(rf"I ask for the (?P<words>{_NAMES}) prompt for the client"), target_fixture="reply")
+@when(parsers.parse("I ask for the {words} prompt for the client"), target_fixture="reply")
 def _(sut, client, words):
+    """Asks for the prompt (by the analyst's words, e.g. "threat hunt") with the scenario client's id."""
     return sut.get_prompt(prompts.canonical(words), client_id=client.client_id)
 
 
-@when(parsers.re(rf"I ask for the (?P<words>{_NAMES}) prompt with"), target_fixture="reply")
+@when(parsers.parse("I ask for the {words} prompt with"), target_fixture="reply")
 def _(sut, request, words, datatable):
-    rows = [r for r in datatable if [c.strip().lower() for c in r] != ["argument", "value"]]
-    args = {r[0].strip(): r[1].strip() for r in rows}
+    """Asks for the prompt with the arguments of the table (| argument | value |; "the client" is its id)."""
+    args = prompts.table_arguments(datatable)
     if "the client" in args.values():
         client_id = request.getfixturevalue("client").client_id
         args = {k: client_id if v == "the client" else v for k, v in args.items()}
     return sut.get_prompt(prompts.canonical(words), **args)
 
 
-@when(parsers.re(rf"I ask for the (?P<words>{_NAMES}) prompt without its (?P<argument>\w+)"), target_fixture="reply")
+@when(parsers.parse("I ask for the {words} prompt without its {argument}"), target_fixture="reply")
 def _(sut, words, argument):
+    """Asks for the prompt with every required argument but the one named (filled with sample values)."""
     name = prompts.canonical(words)
     return sut.get_prompt(name, **prompts.without(name, argument))
 
 
 @then("the prompt's text names the client")
 def _(reply, client):
+    """The prompt rendered and its text names the scenario client's id."""
     assert reply.ok and client.client_id in str(reply.data), f"The prompt does not name {client.client_id}: {said(reply)}"
 
 
 @then(parsers.parse('the prompt\'s text carries "{value}"'))
 def _(reply, value):
+    """The prompt rendered and its text carries the value."""
     assert reply.ok and value in str(reply.data), f"The prompt does not carry {value!r}: {said(reply)}"
 
 
 @then("every artifact the prompt recommends exists in Velociraptor")
 def _(oracle, reply):
+    """The prompt rendered, and every artifact name in its text is one Velociraptor has."""
     assert reply.ok, f"The prompt did not render: {said(reply)}"
     known = prompts.artifact_names(oracle)
     named = prompts.recommended_artifacts(str(reply.data), {n.split(".")[0] for n in known})

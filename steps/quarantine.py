@@ -1,24 +1,26 @@
 """Quarantine words: a client that cannot apply a real quarantine, quarantine calls to the
 server under test, and Thens that ask Velociraptor which collections ran and which labels
 the client carries. Guard and facts: support/quarantine.py.
+(PYTEST_DONT_REWRITE: the asserts carry their own messages.)
 """
 from __future__ import annotations
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from support import quarantine, waits
+from support import clients, flows, quarantine, waits
 from support.rows import said
 
 
 @pytest.fixture
 def flows_before(oracle, client):
     """The client's flows just before the When that asks for this fixture (resolved at that step)."""
-    return {f.get("session_id") for f in oracle.flows(client.client_id)}
+    return set(flows.states(oracle.flows(client.client_id)))
 
 
 @given("an enrolled linux client that cannot apply a real quarantine", target_fixture="client")
 def _(targets, lab):
+    """An enrolled linux client that cannot apply a real quarantine (else the scenario is skipped, saying why)."""
     reason = quarantine.why_unsafe(lab)
     if reason:
         pytest.skip(f"not quarantining: {reason}")
@@ -27,6 +29,7 @@ def _(targets, lab):
 
 @given("the client is quarantined")
 def _(oracle, ledger, lab, client):
+    """Quarantines the client directly (safe parameters) and labels it Quarantine."""
     flow_id = quarantine.quarantine_safely(oracle, client.client_id, client.os)
     ledger.flow(client.client_id, flow_id, "the Given that quarantined the client (safe parameters)")
     waits.wait_flow_done(oracle, client.client_id, flow_id, 60, lab=lab)
@@ -36,16 +39,19 @@ def _(oracle, ledger, lab, client):
 
 @when("I quarantine the client", target_fixture="reply")
 def _(sut, ledger, client, flows_before):
+    """Asks to quarantine the scenario's client."""
     return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=True)
 
 
 @when("I lift the quarantine from the client", target_fixture="reply")
 def _(sut, ledger, client, flows_before):
+    """Asks to lift the quarantine from the scenario's client."""
     return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=False)
 
 
 @when(parsers.parse('I quarantine the client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
+    """Asks to quarantine a client id given in the feature."""
     return ledger.calling(sut, "quarantine_client", client_id=client_id, quarantine=True)
 
 
@@ -56,12 +62,14 @@ def _new_of(oracle, client, flows_before, artifact):
 
 @then(parsers.parse('Velociraptor shows a new collection of "{artifact}" on the client'))
 def _(oracle, client, flows_before, artifact):
+    """A collection of the artifact appeared on the client since the When."""
     found, new = _new_of(oracle, client, flows_before, artifact)
     assert found, f"No new collection of {artifact} on {client.client_id}; new collections: {quarantine.describe(new)}"
 
 
 @then(parsers.parse('Velociraptor shows a new collection of "{artifact}" on the client that removes the policy'))
 def _(oracle, client, flows_before, artifact):
+    """A collection of the artifact with RemovePolicy set appeared on the client since the When."""
     found, new = _new_of(oracle, client, flows_before, artifact)
     lifting = [f for f in found if quarantine.removes_policy(f, artifact)]
     assert lifting, (f"No new collection of {artifact} with RemovePolicy set on {client.client_id}; new collections: "
@@ -71,6 +79,7 @@ def _(oracle, client, flows_before, artifact):
 
 @then("Velociraptor shows no new collection of another OS's quarantine on the client")
 def _(oracle, client, flows_before):
+    """No collection of another OS's quarantine artifact appeared on the client."""
     own = quarantine.ARTIFACTS[client.os]
     others = set(quarantine.ARTIFACTS.values()) - {own}
     wrong = [f for f in quarantine.new_flows(oracle, client.client_id, flows_before)
@@ -80,17 +89,20 @@ def _(oracle, client, flows_before):
 
 @then("Velociraptor shows the client labelled Quarantine")
 def _(oracle, client):
+    """clients() shows the Quarantine label on the client."""
     assert quarantine.has_label(oracle, client.client_id), (
-        f"Velociraptor shows {client.client_id} with labels {(oracle.client(client.client_id) or {}).get('labels')}")
+        f"Velociraptor shows {client.client_id} with labels {clients.labels(oracle.client(client.client_id))}")
 
 
 @then("Velociraptor shows the client no longer labelled Quarantine")
 def _(oracle, client):
+    """clients() does not show the Quarantine label on the client."""
     assert not quarantine.has_label(oracle, client.client_id), (
         f"{client.client_id} still carries the label {quarantine.LABEL!r} in Velociraptor")
 
 
 @then(parsers.parse('Velociraptor shows no collection for the client "{client_id}"'))
 def _(oracle, reply, client_id):
+    """Velociraptor holds no collection for the client id."""
     flows = quarantine.flows_of(oracle, client_id)
     assert not flows, f"Velociraptor holds collections for {client_id}: {quarantine.describe(flows)}; {said(reply)}"

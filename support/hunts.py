@@ -11,6 +11,8 @@ Velociraptor 0.77.2 facts these helpers rely on (measured on the embedded lab):
 offers it to connected clients at once (client flow ``F.<id>.H``); ``hunt_update(stop=TRUE)``
 sets STOPPED; archiving changes nothing (hunt_manager/mutations.go: "we no longer archive
 hunts - they must be deleted"); ``hunt_delete(really_do_it=TRUE)`` removes the hunt and its flows.
+
+(PYTEST_DONT_REWRITE: the asserts here carry their own messages.)
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from support import waits
+from support import rows, waits
 
 
 @dataclass(frozen=True)
@@ -51,24 +53,7 @@ def client_flow_id(hunt_id: str) -> str:
 def create(oracle: Any, artifacts: list[str], description: str, *, include_labels: list[str] | None = None,
            expires_s: int = 3600) -> str:
     """Create a PAUSED hunt; return its id."""
-    row = oracle.query_one(
-        "SELECT hunt(artifacts=parse_json_array(data=RsArtifacts), description=RsDescription, "
-        "include_labels=parse_json_array(data=RsLabels), pause=TRUE, "
-        f"expires=now() + {int(expires_s)}) AS RsHunt FROM scope()",
-        {"RsArtifacts": list(artifacts), "RsDescription": description, "RsLabels": list(include_labels or [])})
-    hunt = (row or {}).get("RsHunt") or {}
-    hunt_id = hunt.get("HuntId") if isinstance(hunt, dict) else None
-    if not hunt_id:
-        raise AssertionError(f"Velociraptor made no hunt for {artifacts} ({description!r}): {row!r}")
-    return hunt_id
-
-
-def start(oracle: Any, hunt_id: str) -> None:
-    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, start=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
-
-
-def stop(oracle: Any, hunt_id: str) -> None:
-    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, stop=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
+    return oracle.create_hunt(artifacts, description, include_labels=include_labels, expires_s=expires_s)
 
 
 def wait_state(oracle: Any, hunt_id: str, state: str, *, lab: Any = None, timeout: float = 30) -> dict[str, Any]:
@@ -91,6 +76,36 @@ def the_one_described(oracle: Any, description: str) -> dict[str, Any]:
     return rows[0]
 
 
+def state(row: dict[str, Any] | None) -> str:
+    """A hunts() row's state (PAUSED, RUNNING, STOPPED …; "" for no row)."""
+    return str((row or {}).get("state") or "")
+
+
+def states(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """hunt id -> state, for hunts() rows."""
+    return {r["hunt_id"]: r.get("state") for r in rows}
+
+
+def artifacts(row: dict[str, Any] | None) -> list[str]:
+    """The artifacts a hunts() row collects."""
+    return list((row or {}).get("artifacts") or [])
+
+
+def description(row: dict[str, Any] | None) -> str:
+    """A hunts() row's description."""
+    return str((row or {}).get("hunt_description") or "")
+
+
+def id_described(oracle: Any, description: str) -> str:
+    """The id of the single hunt with this description (see :func:`the_one_described`)."""
+    return the_one_described(oracle, description)["hunt_id"]
+
+
+def ids(rows: list[dict[str, Any]]) -> list[str]:
+    """The hunt ids of hunts() rows."""
+    return [r["hunt_id"] for r in rows]
+
+
 def include_labels(row: dict[str, Any]) -> list[str]:
     """The labels a hunts() row is limited to (its ``condition.labels.label``)."""
     cond = row.get("condition") or {}
@@ -98,30 +113,58 @@ def include_labels(row: dict[str, Any]) -> list[str]:
 
 
 def results(oracle: Any, hunt_id: str, artifact: str | None = None) -> list[dict[str, Any]]:
-    """Velociraptor's own rows of a hunt (``hunt_results``), for one artifact or its default."""
-    if artifact:
-        return oracle.query("SELECT * FROM hunt_results(hunt_id=RsHuntId, artifact=RsArtifactName)",
-                            {"RsHuntId": hunt_id, "RsArtifactName": artifact})
-    return oracle.query("SELECT * FROM hunt_results(hunt_id=RsHuntId)", {"RsHuntId": hunt_id})
+    """Velociraptor's own rows of a hunt (``hunt_results``), for one artifact/source or its default."""
+    return oracle.hunt_results(hunt_id, artifact)
+
+
+def results_by_source(oracle: Any, hunt: Hunt, asked: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Velociraptor's results of ``hunt`` for what a scenario asked for, source by source:
+    the artifact or ``Artifact/Source`` named in ``asked``, else every artifact of the hunt.
+    A multi-source artifact is read source by source (its bare name holds no results)."""
+    return oracle.hunt_results_by_source(hunt.hunt_id, [asked] if asked else hunt.artifacts)
+
+
+def no_results(hunt: Hunt, by_source: dict[str, list[dict[str, Any]]]) -> str | None:
+    """None when Velociraptor holds rows in some source; else a sentence saying it holds none,
+    naming every source looked at."""
+    if any(by_source.values()):
+        return None
+    return (f"Velociraptor holds no results of hunt {hunt.hunt_id} in any source looked at "
+            f"({', '.join(by_source) or 'none'}): nothing to compare")
+
+
+def truth_for(sut_rows: Any, by_source: dict[str, list[dict[str, Any]]]) -> tuple[str, list[dict[str, Any]]]:
+    """The rows a server's answer is held to: one source's rows when the scenario named one
+    source (or the artifact has one); else the source whose rows share the most columns with
+    the answer (a server asked for a multi-source artifact may return any one of them).
+    Returns (source name, its rows)."""
+    filled = {name: rows for name, rows in by_source.items() if rows} or by_source
+    if len(filled) == 1:
+        return next(iter(filled.items()))
+    theirs = {k for r in sut_rows or [] if isinstance(r, dict) for k in r}
+
+    def overlap(item: tuple[str, list[dict[str, Any]]]) -> int:
+        return len(theirs & {k for r in item[1] for k in r})
+
+    return max(filled.items(), key=overlap)
 
 
 def wait_finished_on(oracle: Any, hunt: Hunt, client_id: str, *, lab: Any = None, timeout: float = 120
-                     ) -> list[dict[str, Any]]:
+                     ) -> dict[str, list[dict[str, Any]]]:
     """Wait until a started hunt's flow on ``client_id`` is done and the hunt counts it; return
-    Velociraptor's results of the hunt."""
+    Velociraptor's results of the hunt, source by source (:func:`results_by_source`)."""
     flow = waits.wait_flow_done(oracle, client_id, hunt.client_flow_id, timeout, lab=lab)
     assert flow.get("state") == "FINISHED", (
         f"the hunt's collection {hunt.client_flow_id} on {client_id} ended {flow.get('state')}: {flow.get('status')!r}")
     waits.wait_hunt(oracle, hunt.hunt_id, lambda r: (r.get("stats") or {}).get("total_finished_clients", 0) >= 1,
                     f"Velociraptor to count {client_id} as finished", timeout, lab=lab)
-    return results(oracle, hunt.hunt_id, hunt.artifacts[0])
+    return results_by_source(oracle, hunt)
 
 
 def scope_to(oracle: Any, ledger: Any, client_id: str, label: str) -> str:
     """Label the client (recorded in ``ledger``) so that a hunt limited to ``label`` reaches it alone."""
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
-                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
     ledger.label(client_id, label, "the Given that scoped a hunt to the client")
+    oracle.label(client_id, [label], "set")
     return label
 
 
@@ -131,27 +174,26 @@ def make(oracle: Any, ledger: Any, artifact: str, description: str, *, state: st
     hunt_id = create(oracle, [artifact], description, include_labels=list(labels))
     ledger.hunt(hunt_id, f"the Given that made hunt {description!r}")
     if state in ("RUNNING", "STOPPED"):
-        start(oracle, hunt_id)
+        oracle.start_hunt(hunt_id)
         wait_state(oracle, hunt_id, "RUNNING", lab=lab)
     if state == "STOPPED":
-        stop(oracle, hunt_id)
+        oracle.stop_hunt(hunt_id)
         wait_state(oracle, hunt_id, "STOPPED", lab=lab)
     return Hunt(hunt_id, description, (artifact,), tuple(labels))
 
 
 # -- reading what a server under test lists ---------------------------------------------
 
-_ID_KEYS = ("hunt_id", "HuntId", "huntId", "id")
 _STATE_KEYS = ("state", "State", "hunt_state")
 
 
-def listed(rows: list[Any] | None) -> dict[str, str]:
+def listed(listed_rows: list[Any] | None) -> dict[str, str]:
     """Hunt id -> state, as a server under test listed them (whatever its key names)."""
     out: dict[str, str] = {}
-    for row in rows or []:
+    for row in listed_rows or []:
         if not isinstance(row, dict):
             continue
-        hunt_id = next((row[k] for k in _ID_KEYS if isinstance(row.get(k), str) and row[k]), None)
+        hunt_id = rows.ident(row, "hunt")
         if hunt_id:
             out[hunt_id] = str(next((row[k] for k in _STATE_KEYS if row.get(k) is not None), ""))
     return out

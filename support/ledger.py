@@ -19,20 +19,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
 
-FLOW_DONE = ("FINISHED", "ERROR")
+import pytest
 
-
-from support.errors import LeftBehind  # noqa: E402,F401 (re-exported)
+from support.errors import LeftBehind, VQLError  # noqa: F401 (LeftBehind re-exported)
+from support.oracle import FLOW_DONE  # noqa: F401 (re-exported)
 
 
 class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle
-    def query(self, vql: str, env: Any = None, **kw: Any) -> list[dict[str, Any]]: ...
     def client(self, client_id: str) -> dict[str, Any] | None: ...
     def clients(self, search: str = "all") -> list[dict[str, Any]]: ...
+    def label(self, client_id: str, labels: list[str], op: str) -> None: ...
+    def delete_client(self, client_id: str) -> None: ...
     def flows(self, client_id: str) -> list[dict[str, Any]]: ...
     def flow(self, client_id: str, flow_id: str) -> dict[str, Any] | None: ...
+    def cancel_flow(self, client_id: str, flow_id: str) -> None: ...
+    def delete_flow(self, client_id: str, flow_id: str) -> None: ...
     def hunts(self) -> list[dict[str, Any]]: ...
     def hunt(self, hunt_id: str) -> dict[str, Any] | None: ...
+    def stop_hunt(self, hunt_id: str) -> None: ...
+    def delete_hunt(self, hunt_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,56 +54,51 @@ class Entry:
 
 
 # --------------------------------------------------------------------------------------
-# removal, one VQL call each (env names carry "Rs" so they shadow nothing in VQL)
+# making and removing, through the oracle's methods (the VQL is written there)
 
 
-def add_label(oracle: _Oracle, client_id: str, label: str, ledger: "Ledger") -> None:
-    """Put ``label`` on a client (recorded first; an unknown id becomes a recorded client record)."""
+def add_label(oracle: _Oracle, client_id: str, label: str, ledger: "Ledger", why: str = "a step") -> None:
+    """Put ``label`` on a client, recorded first (an unknown id becomes a recorded client record)."""
     if oracle.client(client_id) is None:
-        ledger.phantom(client_id, "a step that labelled an unknown client id")
-    ledger.label(client_id, label, "a step")
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
-                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
+        ledger.phantom(client_id, f"{why} that labelled an unknown client id")
+    ledger.label(client_id, label, why)
+    oracle.label(client_id, [label], "set")
 
 
 def remove_label(oracle: _Oracle, client_id: str, label: str) -> None:
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='remove') "
-                 "AS r FROM scope()", {"RsClientId": client_id, "RsLabels": [label]})
+    oracle.label(client_id, [label], "remove")
 
 
 def delete_flow(oracle: _Oracle, client_id: str, flow_id: str) -> None:
+    """Cancel a flow that is still running, then delete it (gone already: nothing to do)."""
     row = oracle.flow(client_id, flow_id)
     if row is None:
         return
-    env = {"RsClientId": client_id, "RsFlowId": flow_id}
     if row.get("state") not in FLOW_DONE:
-        oracle.query("SELECT cancel_flow(client_id=RsClientId, flow_id=RsFlowId) AS r FROM scope()", env)
-    _tolerant(oracle, "SELECT * FROM delete_flow(client_id=RsClientId, flow_id=RsFlowId, really_do_it=TRUE)", env)
+        oracle.cancel_flow(client_id, flow_id)
+    _tolerant(oracle.delete_flow, client_id, flow_id)
 
 
 def delete_hunt(oracle: _Oracle, hunt_id: str) -> None:
-    env = {"RsHuntId": hunt_id}
+    """Stop a hunt, then delete it (gone already: nothing to do)."""
     if oracle.hunt(hunt_id) is None:
         return
-    oracle.query("SELECT hunt_update(hunt_id=RsHuntId, stop=TRUE) AS r FROM scope()", env)
-    _tolerant(oracle, "SELECT * FROM hunt_delete(hunt_id=RsHuntId, really_do_it=TRUE)", env)
+    oracle.stop_hunt(hunt_id)
+    _tolerant(oracle.delete_hunt, hunt_id)
 
 
 def delete_phantom(oracle: _Oracle, client_id: str) -> None:
     """Delete a client record only if no client ever enrolled under that id."""
     row = oracle.client(client_id)
     if row and not row.get("first_seen_at") and not row.get("last_seen_at"):
-        _tolerant(oracle, "SELECT * FROM client_delete(client_id=RsClientId, really_do_it=TRUE)",
-                  {"RsClientId": client_id})
+        _tolerant(oracle.delete_client, client_id)
 
 
-def _tolerant(oracle: _Oracle, vql: str, env: dict[str, Any]) -> None:
+def _tolerant(remove: Any, *args: str) -> None:
     """Deletion plugins log an error for each file that was never written (e.g. uploads.json of
     a flow without uploads); whether the thing is gone is checked afterwards, not here."""
-    from support.oracle import VQLError
-
     try:
-        oracle.query(vql, env)
+        remove(*args)
     except VQLError:
         pass
 
@@ -149,6 +149,8 @@ class Ledger:
     run_id: str
     creator: str | None = None  # the API user the SUTs act as; others' flows and hunts are never taken
     entries: list[Entry] = field(default_factory=list)
+    #: Every call made through :meth:`calling`: (canonical tool, its canonical arguments).
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def _ours(self, creator: Any) -> bool:
         return self.creator is None or creator == self.creator
@@ -212,6 +214,7 @@ class Ledger:
     def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:
         """Call ``tool`` on the SUT and record what it made; return its Result."""
         client_id = kwargs.get("client_id") if isinstance(kwargs.get("client_id"), str) else None
+        self.calls.append((tool, dict(kwargs)))
         with self.watching(client_id):
             result = sut.call(tool, **kwargs)
         if getattr(result, "flow_id", None):
@@ -219,6 +222,11 @@ class Ledger:
         if getattr(result, "hunt_id", None):
             self.hunt(result.hunt_id, f"the reply of {tool}")
         return result
+
+    def sent(self, tool: str) -> dict[str, Any]:
+        """The canonical arguments of the last call of ``tool`` made through :meth:`calling`
+        ({} when none was made): what the scenario asked for, for a Then to hold the answer to."""
+        return next((dict(kw) for t, kw in reversed(self.calls) if t == tool), {})
 
     def created(self, kind: str) -> list[Entry]:
         """The recorded entries of one kind ("label", "flow", "hunt", "phantom")."""
@@ -273,3 +281,34 @@ class Book:
                  "\nThe audit could not remove:\n" + "\n".join(f"  - {p}" for p in failed))
         raise LeftBehind(f"The run left {len(left)} thing(s) in Velociraptor (namespace raptorspec-{self.run_id}):\n"
                          f"{lines}{after}")
+
+
+# --------------------------------------------------------------------------------------
+# fixtures (this module is loaded as a plugin by conftest.py)
+
+
+@pytest.fixture(scope="session")
+def ledger_book(oracle, run_id):
+    """Every scenario's ledger; at session end, the audit fails the run on any leftover."""
+    book = Book(oracle, run_id, creator=oracle.api_user)
+    yield book
+    book.audit()
+
+
+@pytest.fixture(autouse=True)
+def _ledger_audit(request):
+    """Arms the session-end audit as soon as one scenario runs (project tests never arm it)."""
+    from support.bdd import scenario_of
+
+    if scenario_of(request.node) is not None:
+        request.getfixturevalue("ledger_book")
+
+
+@pytest.fixture
+def ledger(ledger_book):
+    """What this scenario created; removed through the oracle at teardown (a failure names
+    what could not be removed)."""
+    led = ledger_book.open()
+    yield led
+    problems = led.clean()
+    assert not problems, "Cleanup left things in Velociraptor:\n" + "\n".join(problems)

@@ -1,36 +1,92 @@
 """The oracle: Velociraptor's own answer, over gRPC, independent of any server under test.
 
 One channel per test session (:class:`Oracle`), pyvelociraptor's stubs, a deadline on every
-call. VQL errors reach gRPC clients only as log lines with empty results, so :meth:`query`
+call. VQL errors reach gRPC clients only as log lines with empty results, so :meth:`Oracle.query`
 reads the logs and raises :class:`VQLError` instead of returning ``[]`` for a broken query.
+Every VQL text the suite sends to Velociraptor is written here, once (steps and the ledger
+call the methods below).
+
+How a log line is judged (:func:`error_line`), from Velociraptor v0.77.2's source, never from
+words such as "failed", "not found" or "invalid" in a message:
+
+- A line may carry a level prefix, ``LEVEL:message``, with LEVEL one of DEFAULT, ERROR, INFO,
+  WARN, DEBUG, ALERT (logging/levels.go). ``log()`` writes it upper-cased, ``"%s:%s" %
+  (level, message)`` (vql/functions/log.go); vfilter's ``scope.Error/Warn/Debug`` write
+  ``ERROR:``/``WARN:``/``DEBUG:`` (scope/scope.go). A line at level ERROR is an error
+  (``Plugin x not found`` / ``Symbol x not found`` come as ``ERROR:…``, vfilter.go);
+  ``log(message='cache lookup failed')`` is ``DEFAULT:cache lookup failed`` and is not.
+- Whatever its level, a line whose message has one of Velociraptor's own error forms is an
+  error: ``constants.VQL_ERROR_REGEX`` (constants/constants.go: ``Error:``, ``Symbol … not
+  found``, ``Expecting a path arg type, not``, ``Field … is required``, ``Unexpected arg``),
+  the rule by which Velociraptor itself marks a collection failed ("level == ERROR ||
+  regex", services/server_artifacts/logger.go). A parse error is ``VQL Error: …``
+  (api/query.go).
+- A line with no level prefix is written by the engine or a plugin. Plugins report failures
+  as ``scope.Log("<name>: %v", err)`` — ``collect_client: Unknown artifact X``, ``flows:
+  unable to get client …``, ``hunt_results: Hunt not found`` — so that form (a VQL name, a
+  colon, a space) is an error too. The level prefix is matched upper-case with no space after
+  the colon, as Velociraptor writes it, so a plugin named like a level (``info: Unexpected arg
+  foo``) reads as the plugin's report. The API's own progress lines (``Starting query
+  execution.``, ``Time N: <query>: Sending response part …``) have neither form; the few
+  informational lines a plugin writes in the report form are listed in :data:`INFORMATIONAL`.
 """
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import grpc
 import yaml
 from pyvelociraptor import api_pb2, api_pb2_grpc
 
+from support.errors import OracleUnavailable, VQLError  # noqa: F401 (re-exported)
 from support.secrets import mask
 
-# Log lines that Velociraptor writes when a query (or a plugin in it) failed. Anything that
-# looks like an error is raised; lines known to be harmless are listed in _BENIGN.
-_ERROR_LINE = re.compile(
-    r"(?i)(\bvql error\b|\berror\b|symbol .* not found|not found|invalid|unable to|failed|"
-    r"permission denied|\bdenied\b|unexpected|syntax|parse)"
-)
-_BENIGN = re.compile(r"(?i)^(query stats:|.*\bstarting query execution\b|.*time: )")
+log = logging.getLogger("raptorspec.oracle")
+
+#: Log levels Velociraptor splits off a ``LEVEL:message`` line (logging/levels.go).
+LEVELS = ("DEFAULT", "ERROR", "INFO", "WARN", "DEBUG", "ALERT")
+_LEVEL = re.compile(rf"^({'|'.join(LEVELS)}):")
+#: Velociraptor's own error forms, constants.VQL_ERROR_REGEX (constants/constants.go, v0.77.2).
+VQL_ERROR_FORMS = re.compile(
+    r"(?i)(Error:|Symbol.+?not found|Expecting a path arg type, not|Field.+?is required|Unexpected arg)")
+#: A plugin's report of a failure: ``<plugin or function name>: <message>``.
+PLUGIN_REPORT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*: \S")
+#: Lines in the report form that plugins write when nothing failed (vql/tools/execve.go).
+INFORMATIONAL = re.compile(r"^execve: Running external command ")
+
+#: The states of a flow that will not change again (flows(): FINISHED, or ERROR — which
+#: cancel_flow() also sets, with status "Cancelled by VQL query").
+FLOW_DONE = ("FINISHED", "ERROR")
+#: Every state flows() shows for a flow (flows/proto: RUNNING, WAITING, IN_PROGRESS, UNRESPONSIVE + done).
+FLOW_STATES = ("RUNNING", "WAITING", "IN_PROGRESS", "UNRESPONSIVE") + FLOW_DONE
 
 
-from support.errors import OracleUnavailable, VQLError  # noqa: E402,F401 (re-exported)
+def split_level(line: str) -> tuple[str | None, str]:
+    """(level, message) of a log line when it starts with an upper-case ``LEVEL:`` prefix (one
+    of :data:`LEVELS`), else (None, the line)."""
+    m = _LEVEL.match(line)
+    if not m:
+        return None, line
+    return m.group(1), line[m.end():]
+
+
+def error_line(line: str) -> bool:
+    """True when a query log line reports an error, by Velociraptor's level and forms (module
+    docstring); never by words such as "failed" or "not found" in a message."""
+    level, message = split_level(line.strip())
+    if level == "ERROR" or VQL_ERROR_FORMS.search(message):
+        return True
+    return level is None and bool(PLUGIN_REPORT.match(message)) and not INFORMATIONAL.match(message)
 
 
 def load_api_config(path: str | Path) -> dict[str, Any]:
-    """Read an api_client.yaml and check it holds what a gRPC connection needs."""
+    """Read an api_client.yaml and check it holds what a gRPC connection needs.
+
+    Raises FileNotFoundError (no file) or ValueError (not YAML, or a key missing)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"API client config not found: {path}")
@@ -49,13 +105,21 @@ def load_api_config(path: str | Path) -> dict[str, Any]:
 
 
 class Oracle:
-    """A gRPC client of the Velociraptor API. Use as a context manager or call :meth:`close`."""
+    """A gRPC client of the Velociraptor API. Use as a context manager or call :meth:`close`.
+
+    ``timeout`` (seconds) bounds each call. Every method raises :class:`VQLError` when
+    Velociraptor reports an error for its query, :class:`OracleUnavailable` when the API
+    cannot be reached. Env names carry an ``Rs`` prefix: a bare ``Artifact`` would shadow
+    VQL's Artifact plugin namespace (source() then silently returns no rows).
+    """
 
     def __init__(self, api_config: str | Path, *, timeout: float = 30.0):
         self.api_config_path = Path(api_config)
         cfg = load_api_config(self.api_config_path)
         self.timeout = timeout
         self.target = cfg["api_connection_string"]
+        #: The API user this oracle (and the SUTs, which share the lab's api_client.yaml) acts as.
+        self.api_user: str | None = cfg.get("name")
         creds = grpc.ssl_channel_credentials(
             root_certificates=cfg["ca_certificate"].encode(),
             private_key=cfg["client_private_key"].encode(),
@@ -89,10 +153,11 @@ class Oracle:
 
     def stream(self, vql: str, env: Mapping[str, Any] | None = None, *, timeout: float | None = None
                ) -> Iterator[dict[str, Any]]:
-        """Yield rows as Velociraptor sends them (event queries too); raise on VQL errors.
+        """Yield rows as Velociraptor sends them (event queries too); raise :class:`VQLError`
+        at the end when a log line reported an error (:func:`error_line`).
 
-        ``timeout`` bounds the whole stream (gRPC deadline); the caller stops early by closing
-        the generator.
+        ``timeout`` (seconds) bounds the whole stream (gRPC deadline); the caller stops early
+        by closing the generator.
         """
         timeout = timeout or self.timeout
         errors: list[str] = []
@@ -101,7 +166,9 @@ class Oracle:
             for resp in call:
                 if resp.log:
                     line = resp.log.strip()
-                    if _ERROR_LINE.search(line) and not _BENIGN.search(line):
+                    bad = error_line(line)
+                    log.debug("%s %s", "ERROR-LINE" if bad else "log-line", line)
+                    if bad:
                         errors.append(line)
                 if resp.Response:
                     for row in json.loads(resp.Response):
@@ -123,36 +190,67 @@ class Oracle:
         return list(self.stream(vql, env, timeout=timeout))
 
     def query_one(self, vql: str, env: Mapping[str, Any] | None = None, **kw: Any) -> dict[str, Any] | None:
+        """The first row of a query, or None when it returns none."""
         rows = self.query(vql, env, **kw)
         return rows[0] if rows else None
 
-    # -- the handful of facts scenarios ask for ------------------------------------------
+    # -- the server --------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
+        """``info()``: the server's Hostname, OS, … (one row)."""
         return self.query_one("SELECT * FROM info()") or {}
 
+    def version(self) -> str:
+        """The server's version as Velociraptor reports it (``config.Version.version``; there is
+        no ``server_version()`` in 0.77.2)."""
+        row = self.query_one("SELECT config.Version.version AS RsVersion FROM scope()") or {}
+        return str(row.get("RsVersion") or "")
+
+    # -- clients and labels ------------------------------------------------------------
     def clients(self, search: str = "all") -> list[dict[str, Any]]:
+        """``clients(search=…)`` rows ("all", "label:X", "host:X")."""
         return self.query("SELECT * FROM clients(search=RsSearch)", {"RsSearch": search})
 
+    def clients_with_clock(self) -> list[dict[str, Any]]:
+        """Every clients() row with ``RsServerNow``, the server's clock (seconds), to judge
+        ``last_seen_at`` (microseconds) by."""
+        return self.query("SELECT *, now() AS RsServerNow FROM clients()")
+
     def client(self, client_id: str) -> dict[str, Any] | None:
+        """The clients() row of one client id, or None."""
         return self.query_one("SELECT * FROM clients(client_id=RsClientId)", {"RsClientId": client_id})
 
+    def label(self, client_id: str, labels: Iterable[str], op: str) -> None:
+        """``label(op=…)``: "set" adds ``labels``, "remove" takes them off. Velociraptor accepts
+        any client id (an unknown one gets a bare client record)."""
+        if op not in ("set", "remove"):
+            raise ValueError(f"label op must be 'set' or 'remove', not {op!r}")
+        self.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op=RsOp) AS r "
+                   "FROM scope()", {"RsClientId": client_id, "RsLabels": list(labels), "RsOp": op})
+
+    def delete_client(self, client_id: str) -> None:
+        """``client_delete(really_do_it=TRUE)``."""
+        self.query("SELECT * FROM client_delete(client_id=RsClientId, really_do_it=TRUE)", {"RsClientId": client_id})
+
+    # -- flows -------------------------------------------------------------------------
     def flows(self, client_id: str) -> list[dict[str, Any]]:
+        """The client's flows() rows (``session_id`` is the flow id)."""
         return self.query("SELECT * FROM flows(client_id=RsClientId)", {"RsClientId": client_id})
 
     def flow(self, client_id: str, flow_id: str) -> dict[str, Any] | None:
+        """One flows() row, or None."""
         return self.query_one("SELECT * FROM flows(client_id=RsClientId, flow_id=RsFlowId)",
                               {"RsClientId": client_id, "RsFlowId": flow_id})
 
     def source(self, client_id: str, flow_id: str, artifact: str) -> list[dict[str, Any]]:
+        """A flow's rows of ``artifact`` (``Artifact/Source`` for a named source)."""
         return self.query("SELECT * FROM source(client_id=RsClientId, flow_id=RsFlowId, artifact=RsArtifact)",
                           {"RsClientId": client_id, "RsFlowId": flow_id, "RsArtifact": artifact})
 
-    # Env names carry an "Rs" prefix: a bare `Artifact` would shadow VQL's Artifact plugin
-    # namespace (source() then silently returns no rows).
-
     def collect(self, client_id: str, artifacts: list[str], parameters: Mapping[str, Any] | None = None,
                 timeout: int = 120) -> str:
-        """Start a collection directly (for Givens and tests); return the flow id."""
+        """Start a collection directly (for Givens and tests); return the flow id.
+
+        ``parameters`` go to every artifact; ``timeout`` (seconds) is the collection's own."""
         env = {"RsClientId": client_id, "RsArtifacts": artifacts, "RsSpec": {a: dict(parameters or {}) for a in artifacts}}
         row = self.query_one(
             "LET X = collect_client(client_id=RsClientId, artifacts=parse_json_array(data=RsArtifacts), "
@@ -161,8 +259,108 @@ class Oracle:
             raise VQLError("collect_client", [f"no flow id returned for {artifacts} on {client_id}: {row!r}"])
         return row["flow_id"]
 
+    def cancel_flow(self, client_id: str, flow_id: str) -> None:
+        """``cancel_flow()``: the flow becomes ERROR, status "Cancelled by VQL query"."""
+        self.query("SELECT cancel_flow(client_id=RsClientId, flow_id=RsFlowId) AS r FROM scope()",
+                   {"RsClientId": client_id, "RsFlowId": flow_id})
+
+    def delete_flow(self, client_id: str, flow_id: str) -> None:
+        """``delete_flow(really_do_it=TRUE)`` (a plugin; it logs an error for each file the
+        flow never wrote, e.g. uploads.json — callers check afterwards whether it is gone)."""
+        self.query("SELECT * FROM delete_flow(client_id=RsClientId, flow_id=RsFlowId, really_do_it=TRUE)",
+                   {"RsClientId": client_id, "RsFlowId": flow_id})
+
+    def flow_completed(self, flow_id: str, seconds: float) -> bool:
+        """Block up to ``seconds`` on System.Flow.Completion events; True if ``flow_id`` completed
+        meanwhile (False when the deadline passed first)."""
+        vql = ("SELECT FlowId FROM watch_monitoring(artifact='System.Flow.Completion') "
+               "WHERE FlowId = RsWaitFlow LIMIT 1")
+        try:
+            for _ in self.stream(vql, {"RsWaitFlow": flow_id}, timeout=seconds):
+                return True
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+        return False
+
+    # -- hunts -------------------------------------------------------------------------
     def hunts(self) -> list[dict[str, Any]]:
+        """Every hunts() row."""
         return self.query("SELECT * FROM hunts()")
 
     def hunt(self, hunt_id: str) -> dict[str, Any] | None:
+        """One hunts() row, or None."""
         return self.query_one("SELECT * FROM hunts(hunt_id=RsHuntId)", {"RsHuntId": hunt_id})
+
+    def create_hunt(self, artifacts: list[str], description: str, *, include_labels: list[str] | None = None,
+                    expires_s: int = 3600) -> str:
+        """Create a PAUSED hunt (``hunt(pause=TRUE)``), expiring in ``expires_s`` seconds; return its id."""
+        row = self.query_one(
+            "SELECT hunt(artifacts=parse_json_array(data=RsArtifacts), description=RsDescription, "
+            "include_labels=parse_json_array(data=RsLabels), pause=TRUE, "
+            f"expires=now() + {int(expires_s)}) AS RsHunt FROM scope()",
+            {"RsArtifacts": list(artifacts), "RsDescription": description, "RsLabels": list(include_labels or [])})
+        hunt = (row or {}).get("RsHunt") or {}
+        hunt_id = hunt.get("HuntId") if isinstance(hunt, dict) else None
+        if not hunt_id:
+            raise VQLError("hunt", [f"Velociraptor made no hunt for {artifacts} ({description!r}): {row!r}"])
+        return hunt_id
+
+    def start_hunt(self, hunt_id: str) -> None:
+        """``hunt_update(start=TRUE)``: RUNNING, offered to connected clients at once."""
+        self.query("SELECT hunt_update(hunt_id=RsHuntId, start=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
+
+    def stop_hunt(self, hunt_id: str) -> None:
+        """``hunt_update(stop=TRUE)``: STOPPED."""
+        self.query("SELECT hunt_update(hunt_id=RsHuntId, stop=TRUE) AS r FROM scope()", {"RsHuntId": hunt_id})
+
+    def delete_hunt(self, hunt_id: str) -> None:
+        """``hunt_delete(really_do_it=TRUE)`` (a plugin): the hunt and its flows go. Archiving
+        does nothing in 0.77 (hunt_manager/mutations.go)."""
+        self.query("SELECT * FROM hunt_delete(hunt_id=RsHuntId, really_do_it=TRUE)", {"RsHuntId": hunt_id})
+
+    def hunt_results(self, hunt_id: str, artifact: str | None = None) -> list[dict[str, Any]]:
+        """``hunt_results()`` of one artifact or source (``Artifact/Source``), or of the hunt's
+        first one when ``artifact`` is None. A multi-source artifact named bare is "not
+        available" to Velociraptor (a VQLError): use :meth:`hunt_results_by_source`."""
+        if artifact:
+            return self.query("SELECT * FROM hunt_results(hunt_id=RsHuntId, artifact=RsArtifactName)",
+                              {"RsHuntId": hunt_id, "RsArtifactName": artifact})
+        return self.query("SELECT * FROM hunt_results(hunt_id=RsHuntId)", {"RsHuntId": hunt_id})
+
+    def hunt_results_by_source(self, hunt_id: str, artifacts: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Velociraptor's results of a hunt for each source of ``artifacts``, in order:
+        ``{"Generic.Client.Info/BasicInformation": [...], "Generic.Client.Info/Users": [...]}``.
+        An artifact named with its source (``A/S``) is that source alone; a bare name is every
+        source its definition has (one unnamed source: the bare name)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for artifact in artifacts:
+            for name in ([artifact] if "/" in artifact else self.artifact_sources(artifact)):
+                out[name] = self.hunt_results(hunt_id, name)
+        return out
+
+    # -- artifacts -----------------------------------------------------------------------
+    def artifact_catalog(self) -> dict[str, dict[str, Any]]:
+        """Every artifact definition by name: {name, description, type, parameters (names),
+        sources (names)}."""
+        rows = self.query("SELECT name, description, type, parameters.name AS parameters, sources.name AS sources "
+                          "FROM artifact_definitions()")
+        return {r["name"]: r for r in rows}
+
+    def artifact_names(self) -> set[str]:
+        """The names of every artifact Velociraptor has."""
+        return {row["name"] for row in self.query("SELECT name FROM artifact_definitions()")}
+
+    def artifact_definition(self, name: str) -> dict[str, Any] | None:
+        """One artifact's description and parameters (a list of {name, default, …}); VQLError
+        when Velociraptor does not know it ("artifact X not known")."""
+        return self.query_one("SELECT description, parameters FROM artifact_definitions(names=RsName)",
+                              {"RsName": name})
+
+    def artifact_sources(self, name: str) -> list[str]:
+        """The names hunt_results()/source() know an artifact's sources by: ``Name/Source`` for
+        each named source, the bare name for an unnamed one (hunts.go GetAvailableArtifacts)."""
+        row = self.query_one("SELECT sources.name AS RsSources FROM artifact_definitions(names=RsName)",
+                             {"RsName": name}) or {}
+        sources = row.get("RsSources") or [None]
+        return [f"{name}/{s}" if s else name for s in sources]

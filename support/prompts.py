@@ -3,11 +3,14 @@ sample values, and the artifact names a prompt's text recommends.
 
 Prompts are templated text and never contact Velociraptor; what they *name* can still be
 held to it: the artifacts they send an analyst to must exist in the Velociraptor at hand.
+(PYTEST_DONT_REWRITE: the asserts here carry their own messages.)
 """
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from support import contract
 
 #: The analyst's words for each prompt -> its canonical name (../shared/contracts/).
 NAMES = {
@@ -22,16 +25,7 @@ NAMES = {
 }
 
 #: Required arguments per the contract (those without a default).
-REQUIRED = {
-    "investigate_endpoint": ("client_id",),
-    "threat_hunt": ("indicators",),
-    "triage_incident": ("client_id",),
-    "malware_analysis": ("client_id", "target"),
-    "lateral_movement": ("scope",),
-    "rapid_ir_deployment": ("target_count", "environment"),
-    "deploy_and_triage": ("incident_type", "affected_systems"),
-    "offline_collection_kit": ("target_os",),
-}
+REQUIRED = contract.PROMPT_ARGUMENTS
 
 #: Neutral values for the arguments a scenario does not care about.
 SAMPLES = {
@@ -44,6 +38,8 @@ ALWAYS_CATEGORIES = ("Windows", "Linux", "MacOS", "Generic", "Server")
 
 
 def canonical(words: str) -> str:
+    """The canonical prompt name for the analyst's words ("threat hunt" -> "threat_hunt");
+    AssertionError naming the known words otherwise."""
     try:
         return NAMES[words]
     except KeyError:
@@ -64,4 +60,11 @@ def recommended_artifacts(text: str, categories: set[str]) -> list[str]:
 
 
 def artifact_names(oracle: Any) -> set[str]:
-    return {row["name"] for row in oracle.query("SELECT name FROM artifact_definitions()")}
+    """The names of every artifact in the Velociraptor at hand."""
+    return oracle.artifact_names()
+
+
+def table_arguments(datatable: list[list[str]]) -> dict[str, str]:
+    """A step's ``| argument | value |`` table as {argument: value}, the header row (if any) left out."""
+    rows = [r for r in datatable if [c.strip().lower() for c in r] != ["argument", "value"]]
+    return {r[0].strip(): r[1].strip() for r in rows}

@@ -16,6 +16,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from support import clients, flows
+from support.errors import VQLError
+
 LABEL = "Quarantine"
 ARTIFACTS = {"linux": "Linux.Remediation.Quarantine", "windows": "Windows.Remediation.Quarantine",
              "darwin": "MacOS.Remediation.Quarantine"}
@@ -38,18 +41,17 @@ def why_unsafe(lab: Any) -> str | None:
 
 
 def artifacts_of(flow: dict[str, Any]) -> list[str]:
-    return list((flow.get("request") or {}).get("artifacts") or [])
+    """The artifacts a flow's request collects."""
+    return flows.artifacts(flow)
 
 
 def parameters_of(flow: dict[str, Any], artifact: str) -> dict[str, str]:
     """The parameters a flow's request passed to ``artifact``."""
-    for spec in (flow.get("request") or {}).get("specs") or []:
-        if spec.get("artifact") == artifact:
-            return {e.get("key"): str(e.get("value")) for e in (spec.get("parameters") or {}).get("env") or []}
-    return {}
+    return flows.parameters(flow, artifact)
 
 
 def removes_policy(flow: dict[str, Any], artifact: str) -> bool:
+    """Whether the flow ran ``artifact`` with RemovePolicy set (y, yes, true, t, 1): a lift."""
     return parameters_of(flow, artifact).get("RemovePolicy", "").strip().lower() in _TRUE
 
 
@@ -64,18 +66,17 @@ def new_flows(oracle: Any, client_id: str, before: set[str]) -> list[dict[str, A
 
 def flows_of(oracle: Any, client_id: str) -> list[dict[str, Any]]:
     """The client's flows; none when Velociraptor knows no such client (flows() then errors)."""
-    from support.oracle import VQLError
-
     try:
         return oracle.flows(client_id)
     except VQLError as exc:
-        if any("not known" in line for line in exc.lines):
+        if any(line.rstrip().endswith("NotFoundError") for line in exc.lines):  # utils.NotFoundError
             return []
         raise
 
 
-def describe(flows: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{f.get('session_id')} {artifacts_of(f)} {f.get('state')}" for f in flows) or "none"
+def describe(rows: list[dict[str, Any]]) -> str:
+    """Flows in one line: ``F.X ['Artifact'] STATE, …`` ("none" for no flow)."""
+    return ", ".join(f"{flows.flow_id(f)} {flows.artifacts(f)} {flows.state(f)}" for f in rows) or "none"
 
 
 def quarantine_safely(oracle: Any, client_id: str, os_name: str) -> str:
@@ -84,10 +85,10 @@ def quarantine_safely(oracle: Any, client_id: str, os_name: str) -> str:
 
 
 def set_label(oracle: Any, client_id: str, op: str) -> None:
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op=RsOp) AS r "
-                 "FROM scope()", {"RsClientId": client_id, "RsLabels": [LABEL], "RsOp": op})
+    """Put the Quarantine label on the client (``op="set"``) or take it off (``"remove"``)."""
+    oracle.label(client_id, [LABEL], op)
 
 
 def has_label(oracle: Any, client_id: str) -> bool:
-    row = oracle.client(client_id) or {}
-    return LABEL.lower() in {str(x).lower() for x in row.get("labels") or []}
+    """Whether Velociraptor shows the client labelled Quarantine."""
+    return clients.has_label(oracle.client(client_id), LABEL)

@@ -28,6 +28,15 @@ ITEM_PAGES = {
     "deployment": "velociraptor://deployments/{}",
 }
 
+def item_uri(kind: str, ident: str) -> str:
+    """The canonical URI of one thing's page: ``kind`` in :data:`ITEM_PAGES` ("client",
+    "hunt", "results page of hunt", "artifact", "deployment"); AssertionError otherwise."""
+    try:
+        return ITEM_PAGES[kind].format(ident)
+    except KeyError:
+        raise AssertionError(f"no page of a {kind!r} in the spec's words; known: {', '.join(ITEM_PAGES)}") from None
+
+
 #: How a server says "not found". A bare "unknown" is not enough: gRPC's status UNKNOWN
 #: appears in connection errors that say nothing about the thing asked for.
 NOT_FOUND = re.compile(r"(?i)\b(not found|no such|does not exist|doesn't exist|not known|"
@@ -101,11 +110,10 @@ def first(record: dict[str, Any], *keys: str) -> Any:
 
 
 def velociraptor_version(oracle: Any) -> str:
-    """The server's version as Velociraptor reports it (``config.Version.version``; there is no
-    ``server_version()`` in 0.77.2)."""
-    row = oracle.query_one("SELECT config.Version.version AS RsVersion FROM scope()") or {}
-    return str(row.get("RsVersion") or "")
+    """The server's version as Velociraptor reports it (:meth:`support.oracle.Oracle.version`)."""
+    return oracle.version()
 
 
 def says_not_found(error: str | None) -> bool:
+    """Whether a server's error text says the thing asked for is not found (:data:`NOT_FOUND`)."""
     return bool(NOT_FOUND.search(str(error or "")))

@@ -2,7 +2,9 @@
 
 Rows from the server under test and from Velociraptor are compared on named columns, sorted
 by a stable key, after dropping the time-varying fields of :data:`VOLATILE` (the one list
-of them). A mismatch message shows the query or source, then a row diff under it.
+of them). A mismatch message says what differs in the field's words first ("row name `root`:
+the server says Uid `1`, Velociraptor says `0`"), then the columns compared and a diff of
+the differing rows only.
 """
 from __future__ import annotations
 
@@ -45,19 +47,112 @@ def comparable(rows: Iterable[dict[str, Any]] | None, columns: Iterable[str] | N
     return sorted(out)
 
 
+def _show(value: Any, limit: int = 80) -> str:
+    """A value as the analyst reads it, in backticks: text bare, other JSON as JSON, cut at ``limit``."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = mask(text)
+    return f"`{text[:limit]}…`" if len(text) > limit else f"`{text}`"
+
+
+_KEY_PREFERENCE = ("client_id", "flow_id", "session_id", "hunt_id", "HuntId", "ClientId", "name", "Name", "Pid",
+                   "Uid", "FullPath", "OSPath")
+
+
+def row_key(rows: list[dict[str, Any]], columns: list[str]) -> str | None:
+    """The column that tells ``rows`` apart (unique, non-empty in every row): an id-like one
+    first, else the first such column in ``columns``; None when no column does."""
+    def unique(col: str) -> bool:
+        values = [json.dumps(_canon(r.get(col)), sort_keys=True) for r in rows]
+        return all(r.get(col) not in (None, "") for r in rows) and len(set(values)) == len(values)
+
+    ordered = [c for c in _KEY_PREFERENCE if c in columns] + [c for c in columns if c not in _KEY_PREFERENCE]
+    return next((c for c in ordered if rows and unique(c)), None)
+
+
+def _label(row: dict[str, Any], key: str | None, index: int) -> str:
+    return f"row {key} {_show(row.get(key), 40)}" if key else f"row {index + 1}"
+
+
+def _fields(row: Any, columns: list[str]) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        return {"(value)": _canon(row)}
+    return {c: _canon(row.get(c)) for c in columns}  # a column left out reads as null
+
+
+def differences(sut_rows: Any, oracle_rows: Any, columns: Iterable[str] | None = None, *,
+                limit: int = 8) -> list[str]:
+    """What differs between the server's rows and Velociraptor's, one short line each, in the
+    field's words: ``row client_id `C.1`: the server says os `debian`, Velociraptor says
+    `linux```; a column the server left out; a row one side has and the other lacks.
+
+    Rows are compared on ``columns`` (default: Velociraptor's columns minus :data:`VOLATILE`;
+    a column the server drops is a difference unless Velociraptor's value is null there, one
+    it adds is not). Equal rows pair up first
+    (order never matters); each remaining server row is paired with the Velociraptor row it
+    shares most values with. At most ``limit`` lines, then a count of the rest. Empty when
+    the rows are equal."""
+    truth = [r for r in oracle_rows or []]
+    theirs = [r for r in sut_rows or []]
+    cols = list(columns) if columns is not None else sorted(
+        {k for r in truth if isinstance(r, dict) for k in r} - VOLATILE)
+    want = [_fields(r, cols) for r in truth]
+    got = [_fields(r, cols) for r in theirs]
+    # equal rows first
+    unmatched_truth = list(range(len(want)))
+    unmatched_got = []
+    for gi, g in enumerate(got):
+        hit = next((ti for ti in unmatched_truth if want[ti] == g), None)
+        if hit is None:
+            unmatched_got.append(gi)
+        else:
+            unmatched_truth.remove(hit)
+    key = row_key([r for r in truth if isinstance(r, dict)], cols)
+    lines: list[str] = []
+    for gi in unmatched_got:
+        g = got[gi]
+        best = max(unmatched_truth, key=lambda ti: sum(g.get(c) == want[ti].get(c) for c in cols), default=None)
+        shared = 0 if best is None else sum(g.get(c) == want[best].get(c) for c in cols)
+        if best is None or (shared == 0 and len(cols) > 1):
+            lines.append(f"a row Velociraptor does not hold: {_show(theirs[gi], 160)}")
+            continue
+        unmatched_truth.remove(best)
+        where = _label(truth[best], key, best)
+        parts = []
+        for c in cols:
+            if g.get(c) == want[best].get(c):
+                continue
+            if isinstance(theirs[gi], dict) and c not in theirs[gi]:
+                parts.append(f"the server leaves out {c} (Velociraptor says {_show(truth[best].get(c))})")
+            else:
+                parts.append(f"the server says {c} {_show(theirs[gi].get(c))}, Velociraptor says {_show(truth[best].get(c))}")
+        lines.append(f"{where}: " + "; ".join(parts))
+    for ti in unmatched_truth:
+        lines.append(f"{_label(truth[ti], key, ti)} is missing from the server's answer: {_show(truth[ti], 160)}")
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"… and {len(lines) - limit} more difference(s)"]
+    return lines
+
+
 def diff(sut_rows: Any, oracle_rows: Any, columns: Iterable[str] | None = None, *, what: str = "") -> str:
-    """Empty when equal; else a unified diff (SUT vs Velociraptor) headed by ``what``."""
-    cols = list(columns) if columns is not None else None
-    if cols is None:  # compare on the columns both sides name, minus volatile ones
-        ours = {k for r in oracle_rows or [] if isinstance(r, dict) for k in r}
-        theirs = {k for r in sut_rows or [] if isinstance(r, dict) for k in r}
-        cols = sorted((ours & theirs) - VOLATILE) or sorted(ours - VOLATILE)
-    a, b = comparable(sut_rows, cols), comparable(oracle_rows, cols)
-    if a == b:
+    """Empty when the server's rows equal Velociraptor's on ``columns`` (see :func:`differences`
+    for the default); else a short statement headed by ``what``, one line per difference in
+    the field's words, then the columns compared and a unified diff of the differing rows."""
+    cols = list(columns) if columns is not None else sorted(
+        {k for r in oracle_rows or [] if isinstance(r, dict) for k in r} - VOLATILE)
+    found = differences(sut_rows, oracle_rows, cols)
+    if not found:
         return ""
-    lines = difflib.unified_diff(a, b, "server under test", "Velociraptor", lineterm="", n=1)
-    body = "\n".join(mask(l)[:400] for l in list(lines)[:60])
-    return f"{what}\ncolumns compared: {', '.join(cols)}\n{body}"
+    n_sut, n_truth = len(sut_rows or []), len(oracle_rows or [])
+    head = (f"{what}\n" if what else "") + (
+        f"The server under test's rows differ from Velociraptor's ({n_sut} row(s) from the server, "
+        f"{n_truth} in Velociraptor):")
+    a, b = comparable(sut_rows, cols), comparable(oracle_rows, cols)
+    only_a = [x for x in a if x not in b]
+    only_b = [x for x in b if x not in a]
+    body = "\n".join(mask(line)[:400] for line in list(difflib.unified_diff(
+        only_a, only_b, "server under test", "Velociraptor", lineterm="", n=0))[:40])
+    return "\n".join([head, *(f"  {line}" for line in found), f"columns compared: {', '.join(cols)}",
+                      "differing rows:", body])
 
 
 def said(reply: Any, limit: int = 500) -> str:
@@ -86,19 +181,49 @@ def strings(obj: Any) -> set[str]:
     return set() if obj is None else {str(obj)}
 
 
-_ID_KEYS = {"client": ("client_id", "clientid", "id"), "flow": ("flow_id", "flowid", "session_id", "id"),
-            "artifact": ("name", "artifact", "artifact_name")}
+#: The keys a server under test may name an id by, per kind (compared case-insensitively).
+ID_KEYS = {"client": ("client_id", "clientid", "id"), "flow": ("flow_id", "flowid", "session_id", "id"),
+           "artifact": ("name", "artifact", "artifact_name"), "hunt": ("hunt_id", "huntid", "id")}
+
+
+def ident(row: Any, kind: str) -> str | None:
+    """The id of ``kind`` ("client", "flow", "artifact", "hunt") a reply row names: the row
+    itself when it is a string, else the first non-empty string under one of :data:`ID_KEYS`."""
+    if isinstance(row, str):
+        return row
+    if not isinstance(row, dict):
+        return None
+    low = {str(k).lower(): v for k, v in row.items()}
+    return next((low[k] for k in ID_KEYS[kind] if isinstance(low.get(k), str) and low.get(k)), None)
 
 
 def ids(rows: Any, kind: str) -> list[str]:
-    """The client ids / flow ids / artifact names a list of reply rows names, in order."""
-    out = []
-    for row in rows or []:
-        if isinstance(row, str):
-            out.append(row)
+    """The client ids / flow ids / artifact names / hunt ids a list of reply rows names, in order."""
+    return [found for row in rows or [] if (found := ident(row, kind)) is not None]
+
+
+def field_named(row: Any, names: Iterable[str]) -> tuple[str, Any] | None:
+    """(key, value) of the first field of ``row`` whose name (case-insensitive) is one of
+    ``names``, in the order of ``names``; None when the row has none of them."""
+    if not isinstance(row, dict):
+        return None
+    low = {str(k).lower(): k for k in row}
+    return next(((low[n], row[low[n]]) for n in names if n in low), None)
+
+
+def unlike(row: Any, want: dict[str, str] | None, field_names: dict[str, tuple[str, ...]], who: str) -> str:
+    """Empty when every value of ``want`` (fact -> Velociraptor's value) appears somewhere in
+    the server's ``row`` (:func:`strings`); else one line in the field's words, e.g.
+    ``client C.1: the server says os `debian12.11`, Velociraptor says `linux```. ``field_names``
+    gives, per fact, the names a server may file it under (to quote what it said instead)."""
+    if want is None:
+        return f"{who}: Velociraptor knows no such {who.split()[0]} (the server lists {_show(row, 160)})"
+    said_values = strings(row)
+    parts = []
+    for fact, value in want.items():
+        if value in said_values:
             continue
-        low = {str(k).lower(): v for k, v in (row or {}).items()}
-        found = next((low[k] for k in _ID_KEYS[kind] if isinstance(low.get(k), str) and low.get(k)), None)
-        if found is not None:
-            out.append(found)
-    return out
+        found = field_named(row, field_names.get(fact, (fact,)))
+        server = f"says {fact} {_show(found[1])}" if found else f"gives no {fact}"
+        parts.append(f"the server {server}, Velociraptor says {_show(value)}")
+    return f"{who}: " + "; ".join(parts) if parts else ""

@@ -49,7 +49,7 @@ class Targets:
         self._skip = skip
 
     def all(self) -> list[Target]:
-        rows = self.oracle.query("SELECT *, now() AS RsServerNow FROM clients()")
+        rows = self.oracle.clients_with_clock()
         return sorted((Target.from_row(r, float(r.get("RsServerNow") or 0)) for r in rows
                        if r.get("first_seen_at") or r.get("last_seen_at")),  # enrolled, not a bare record
                       key=lambda t: (t.seen_ago, t.client_id))
@@ -67,3 +67,10 @@ class Targets:
             return self._skip(f"no online {os} client in this lab (last seen within {ONLINE_WITHIN:g}s); "
                               f"enrolled: {', '.join(str(t) for t in same_os)}")
         return usable[0]
+
+
+@pytest.fixture
+def targets(oracle):
+    """The lab's enrolled clients, by OS (skips a scenario whose OS is missing). This module is
+    loaded as a plugin by conftest.py."""
+    return Targets(oracle)

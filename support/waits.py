@@ -120,20 +120,12 @@ def _attach_logs(err: BaseException, logs: Callable[[], str] | None) -> None:
 # --------------------------------------------------------------------------------------
 # Velociraptor waits (duck-typed on support.oracle.Oracle and support.lab.Lab)
 
-FLOW_DONE = ("FINISHED", "ERROR")
+from support.oracle import FLOW_DONE  # noqa: E402 (the flow states that do not change again)
 
 
 def _flow_event(oracle: Any, flow_id: str, seconds: float) -> bool:
     """Block up to ``seconds`` on Velociraptor's flow-completion events; True if ``flow_id`` completed."""
-    vql = ("SELECT FlowId FROM watch_monitoring(artifact='System.Flow.Completion') "
-           "WHERE FlowId = RsWaitFlow LIMIT 1")
-    try:
-        for _ in oracle.stream(vql, {"RsWaitFlow": flow_id}, timeout=seconds):
-            return True
-    except grpc.RpcError as exc:
-        if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
-            raise
-    return False
+    return oracle.flow_completed(flow_id, seconds)
 
 
 def wait_flow_done(oracle: Any, client_id: str, flow_id: str, timeout: float = 120, *,

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from support import flows
 from support.ledger import Book, Entry, Ledger, LeftBehind, remove_all
 from support.sut.base import Result
 from support.waits import wait_for
 
 pytestmark = pytest.mark.lab
 
-SLEEPER = {"Command": "SELECT sleep(time=300) AS Slept FROM scope()"}
+SLEEPER = flows.SLEEPER[1]
 
 
 @pytest.fixture
@@ -27,8 +28,7 @@ def _labels(oracle, cid):
 
 
 def _set_label(oracle, cid, label):
-    oracle.query("SELECT label(client_id=RsClientId, labels=parse_json_array(data=RsLabels), op='set') "
-                 "FROM scope()", {"RsClientId": cid, "RsLabels": [label]})
+    oracle.label(cid, [label], "set")
 
 
 def test_a_recorded_label_is_removed(book, oracle, client_id):
@@ -51,9 +51,7 @@ def test_a_running_flow_is_cancelled_and_deleted(book, oracle, client_id):
 
 def test_a_hunt_is_deleted(book, oracle):
     ledger = book.open()
-    row = oracle.query_one("SELECT hunt(artifacts='Generic.Client.Info', description=RsDesc, pause=TRUE) AS h "
-                           "FROM scope()", {"RsDesc": ledger.name("ledger test")})
-    hunt_id = row["h"]["HuntId"]
+    hunt_id = oracle.create_hunt(["Generic.Client.Info"], ledger.name("ledger test"))
     ledger.hunt(hunt_id)
     assert ledger.clean() == []
     assert oracle.hunt(hunt_id) is None
@@ -140,3 +138,16 @@ class BrokenOracle:
 def test_a_removal_that_fails_is_reported_not_swallowed():
     problems = remove_all(BrokenOracle(), [Entry("flow", "C.1", "F.1", "a test")])
     assert problems == ["flow 'F.1' on C.1 (recorded from a test): removal failed: ConnectionError: lab went away"]
+
+
+def test_calling_records_what_was_asked(book):
+    class Sut:
+        def call(self, tool, **kw):
+            return Result(ok=True)
+
+    ledger = book.open()
+    ledger.watching = lambda *a, **k: __import__("contextlib").nullcontext()  # no Velociraptor needed here
+    ledger.calling(Sut(), "get_hunt_results", hunt_id="H.1", artifact="A/S")
+    ledger.calling(Sut(), "get_hunt_results", hunt_id="H.1", artifact=None)
+    assert ledger.sent("get_hunt_results") == {"hunt_id": "H.1", "artifact": None}
+    assert ledger.sent("list_hunts") == {}

@@ -19,8 +19,8 @@ Feature: Find artifacts to collect
     Then every artifact listed is a client artifact in Velociraptor
 
   Scenario: A limit caps how many artifacts are listed
-    When I list at most 5 artifacts
-    Then exactly 5 artifacts are listed, each one Velociraptor knows
+    When I list artifacts, keeping at most 5
+    Then the server under test lists exactly 5 of the artifacts Velociraptor knows
 
   Scenario: A search that matches nothing lists no artifact
     When I search the artifacts for "RaptorspecNoSuchArtifact"

@@ -27,8 +27,8 @@ Feature: List and search the enrolled clients
   Scenario: A limit caps how many clients a search lists
     Given the client has the label "scope-b"
     And 2 more clients carry the label "scope-b"
-    When I search for at most 1 client labelled "scope-b"
-    Then exactly 1 client is listed, of those Velociraptor finds labelled "scope-b"
+    When I search for clients labelled "scope-b", keeping at most 1
+    Then the server under test lists exactly 1 of the clients Velociraptor finds labelled "scope-b"
 
   Scenario: A search that matches nothing lists no client
     When I search for clients matching "raptorspec-no-such-host"

@@ -24,8 +24,8 @@ Feature: Read the results of a collection
   @os:linux
   Scenario: A limit caps how many result rows come back
     Given the client has a finished collection of "Linux.Sys.Users"
-    When I fetch at most 3 of the results of that collection for "Linux.Sys.Users"
-    Then exactly 3 rows are returned, each one of Velociraptor's rows for "Linux.Sys.Users"
+    When I fetch the results of that collection for "Linux.Sys.Users", keeping at most 3
+    Then the server under test returns exactly 3 of Velociraptor's rows for "Linux.Sys.Users"
 
   @bad_input
   Scenario: Results of a collection that does not exist are refused

@@ -23,8 +23,8 @@ Feature: List a client's collections
   Scenario: A limit caps how many flows are listed
     Given the client has a finished collection of "Generic.Client.Info"
     And the client has a finished collection of "Linux.Sys.Users"
-    When I list at most 1 flow of the client
-    Then exactly 1 flow is listed, of the client's flows in Velociraptor
+    When I list the client's flows, keeping at most 1
+    Then the server under test lists exactly 1 of the client's flows in Velociraptor
 
   @bad_input
   Scenario: Listing the flows of a client that does not exist is refused

@@ -17,14 +17,15 @@ Feature: Run VQL on the server
       | a computed row | SELECT 6 * 7 AS answer, format(format='%v-%v', args=['raptor', 'spec']) AS word FROM scope() |
 
   Scenario: Variables I pass reach the query
-    Given the query "SELECT Greeting AS word FROM scope()" with "Greeting" set to "raptorspec"
+    Given the query "SELECT Greeting AS word FROM scope()"
+    And the query's variable "Greeting" is "raptorspec"
     When I run the query
     Then its rows equal the rows Velociraptor returns for it
 
   Scenario: A row cap returns the first rows only
     Given the query "SELECT _value AS n FROM range(start=0, end=50)"
-    When I run the query keeping at most 10 rows
-    Then it returns exactly 10 rows, the first Velociraptor returns for it
+    When I run the query, keeping at most 10 of its rows
+    Then it returns exactly the first 10 of the rows Velociraptor returns for it
 
   @bad_input
   Scenario: Broken VQL is reported, not answered with nothing
@@ -40,6 +41,7 @@ Feature: Run VQL on the server
 
   @security
   Scenario: A variable holding quotes and VQL stays a value
-    Given the query "SELECT Greeting AS word FROM scope()" with "Greeting" set to "x' OR 1=1 --", {SELECT * FROM clients()}"
+    Given the query "SELECT Greeting AS word FROM scope()"
+    And the query's variable "Greeting" is "x' OR 1=1 --", {SELECT * FROM clients()}"
     When I run the query
     Then its rows equal the rows Velociraptor returns for it

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
+from support import contract
 from support.secrets import mask_obj
 from support.sut.base import Result, Unsupported
 
@@ -34,21 +35,9 @@ Reply = dict[str, Any]
 Mapper = Callable[[dict[str, Any]], "dict[str, Any] | tuple[str, dict[str, Any]]"]
 Reader = Callable[[Reply], Result]
 
-# Canonical defaults (../shared/contracts/megaraptor-mcp-tools.md): a canonical argument
-# passed with exactly this value may be dropped by a SUT that lacks it.
-CANONICAL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "list_clients": {"limit": 100},
-    "label_client": {"operation": "add"},
-    "quarantine_client": {"quarantine": True},
-    "list_artifacts": {"limit": 100},
-    "collect_artifact": {"timeout": 600, "urgent": False},
-    "create_hunt": {"timeout": 600, "expires_hours": 24, "paused": True},
-    "list_hunts": {"limit": 50},
-    "get_hunt_results": {"limit": 1000},
-    "list_flows": {"limit": 50},
-    "get_flow_results": {"limit": 1000},
-    "run_vql": {"max_rows": 10000},
-}
+# Canonical defaults (support.contract.DEFAULTS): a canonical argument passed with exactly
+# this value may be dropped by a SUT that lacks it.
+CANONICAL_DEFAULTS: dict[str, dict[str, Any]] = contract.DEFAULTS
 
 FLOW_ID = re.compile(r"^F\.[A-Za-z0-9]+$")
 HUNT_ID = re.compile(r"^H\.[A-Za-z0-9]+$")

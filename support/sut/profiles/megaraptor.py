@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from support import contract
 from support.sut.profiles import Profile, ToolMap, reader, text_reader, user_command
 
 _ROWS = reader(rows=True)
@@ -51,28 +52,9 @@ _TOOLS: dict[str, ToolMap] = {
     "vql_help": ToolMap("vql_help", read=text_reader()),
 }
 # deployment: 18 tools, same names and arguments; YAML/markdown successes read as text
-for _name in (
-    "deploy_server", "deploy_server_docker", "deploy_server_cloud", "get_deployment_status",
-    "destroy_deployment", "generate_agent_installer", "create_offline_collector",
-    "generate_gpo_package", "generate_ansible_playbook", "deploy_agents_winrm", "deploy_agents_ssh",
-    "generate_server_config", "generate_api_credentials", "rotate_certificates",
-    "validate_deployment", "export_deployment_docs",
-):
+for _name in contract.DEPLOYMENT_TOOLS:
     _TOOLS[_name] = ToolMap(_name, read=_PLAIN)
 _TOOLS["list_deployments"] = ToolMap("list_deployments", read=reader(rows="deployments"))
-_TOOLS["check_agent_deployment"] = ToolMap("check_agent_deployment", read=_PLAIN)
-
-_RESOURCES = [
-    "velociraptor://clients", "velociraptor://clients/{client_id}",
-    "velociraptor://hunts", "velociraptor://hunts/{hunt_id}", "velociraptor://hunts/{hunt_id}/results",
-    "velociraptor://artifacts", "velociraptor://artifacts/{artifact_name}",
-    "velociraptor://server-info",
-    "velociraptor://deployments", "velociraptor://deployments/{deployment_id}",
-]
-_PROMPTS = [
-    "investigate_endpoint", "threat_hunt", "triage_incident", "malware_analysis",
-    "lateral_movement", "rapid_ir_deployment", "deploy_and_triage", "offline_collection_kit",
-]
 
 
 class Megaraptor(Profile):
@@ -80,8 +62,8 @@ class Megaraptor(Profile):
     summary: ClassVar[str] = "megaraptor-mcp 0.1.0 (the canonical contract; bring your own install)"
     requirements: ClassVar[tuple[str, ...] | None] = None
     tools: ClassVar[dict[str, ToolMap]] = _TOOLS
-    resources: ClassVar[dict[str, str]] = {uri: uri for uri in _RESOURCES}
-    prompts: ClassVar[dict[str, str]] = {p: p for p in _PROMPTS}
+    resources: ClassVar[dict[str, str]] = {uri: uri for uri in contract.RESOURCES}
+    prompts: ClassVar[dict[str, str]] = {p: p for p in contract.PROMPTS}
     # Read from its source (tools/*.py, client.py) against Velociraptor 0.77.2's: its VQL
     # client reads only resp.Response, so a VQL error is an empty success.
     known_defects: ClassVar[dict[str, str]] = {
