@@ -153,9 +153,9 @@ def pytest_bdd_apply_tag(tag: str, function: Any) -> bool:
 
 
 def _template_of(item: pytest.Item) -> Any:
-    from pytest_bdd.scenario import scenario_wrapper_template_registry
+    from support.bdd import scenario_of
 
-    return scenario_wrapper_template_registry.get(getattr(item, "obj", None))
+    return scenario_of(item)
 
 
 def _where(config: pytest.Config, tpl: Any) -> str:
@@ -281,16 +281,13 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario
     _step_line(request, step, f"FAILED: {type(exception).__name__}", red=True)
 
 
-def _suggestions(step_text: str) -> str:
-    """The step catalogue's closest phrases and a stub for an unbound step, or "" while the
-    catalogue (``support.steps_catalogue``, another change) is not there or fails."""
-    # CALL SITE for support.steps_catalogue.suggest(step_text) -> str (imported lazily).
+def _suggestions(step_text: str, step_type: str | None = None) -> str:
+    """The step catalogue's closest phrases and a stub for an unbound step (``""`` if the
+    catalogue itself fails: a broken hint must not hide the real failure)."""
+    from support.steps_catalogue import suggest
+
     try:
-        from support.steps_catalogue import suggest  # type: ignore[import-not-found]
-    except ImportError:
-        return ""
-    try:
-        return suggest(step_text) or ""
+        return suggest(step_text, step_type) or ""
     except Exception as exc:  # noqa: BLE001 - a broken hint must not hide the real failure
         return f"(no suggestions: {type(exc).__name__}: {exc})"
 
@@ -298,7 +295,7 @@ def _suggestions(step_text: str) -> str:
 def pytest_bdd_step_func_lookup_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
                                       exception: BaseException) -> None:
     _step_line(request, step, f"NOT BOUND: no step definition matches ({feature.rel_filename}:{step.line_number})", red=True)
-    hint = _suggestions(step.name)
+    hint = _suggestions(step.name, getattr(step, "type", None))
     if hint and exception.args:
         exception.args = (f"{exception.args[0]}\n{hint}", *exception.args[1:])
 
