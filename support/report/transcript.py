@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 #: A block longer than this (lines or characters) starts folded.
-FOLD_LINES = 30
-FOLD_CHARS = 3000
+FOLD_LINES = 60
+FOLD_CHARS = 6000
 
 
 @dataclass
