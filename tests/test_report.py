@@ -39,22 +39,33 @@ def _planted_key() -> str:
                              serialization.NoEncryption()).decode()
 
 
-def run_known(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str):
-    """Run the known spec in a pytester dir; returns (result, planted key)."""
-    shutil.copytree(FIXTURES / "features", pytester.path / "features")
-    shutil.copy(FIXTURES / "spec_conftest.py", pytester.path / "conftest.py")
-    shutil.copy(FIXTURES / "spec_binding.py", pytester.path / "test_spec.py")
-    key = _planted_key()
-    (pytester.path / "planted_key.pem").write_text(key)
+def run_known(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str, variant: str = "before"):
+    """Run the known spec in a pytester dir; returns (result, planted key).
+
+    ``variant="after"`` runs it as a later run would turn out (see spec_conftest.py); the
+    files are copied once, so two calls in one test are two runs of the same spec.
+    """
+    if not (pytester.path / "features").exists():
+        shutil.copytree(FIXTURES / "features", pytester.path / "features")
+        shutil.copy(FIXTURES / "spec_conftest.py", pytester.path / "conftest.py")
+        shutil.copy(FIXTURES / "spec_binding.py", pytester.path / "test_spec.py")
+        shutil.copy(FIXTURES / "fixture_rows.py", pytester.path / "fixture_rows.py")
+        (pytester.path / "planted_key.pem").write_text(_planted_key())
+    key = (pytester.path / "planted_key.pem").read_text()
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("REPORT_KNOWN_RUN", variant)
     result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:cacheprovider", *args)
     return result, key
+
+
+#: The known run's outcomes (before): alpha fails the label removal and the OS comparison.
+KNOWN = {"passed": 5, "failed": 2, "skipped": 2, "xfailed": 1}
 
 
 @pytest.fixture
 def known_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     result, key = run_known(pytester, monkeypatch, "--report", "out/index.html")
-    result.assert_outcomes(passed=4, failed=1, skipped=2, xfailed=1)
+    result.assert_outcomes(**KNOWN)
     out = pytester.path / "out"
     return out, key
 
@@ -97,8 +108,8 @@ def test_the_report_shows_features_scenarios_steps_and_outcomes(known_run):
     ):
         assert expected in text, f"the report does not show {expected!r}"
     summary = dict(re.findall(r'data-count="([^"]+)"><b>([^<]+)</b>', html))
-    assert summary == {"features": "2", "scenarios": "4", "total": "8", "passed": "4", "failed": "1",
-                       "skipped": "2", "xfailed": "1", "coverage": "2/53"}
+    assert summary == {"features": "3", "scenarios": "5", "total": "10", "passed": "5", "failed": "2",
+                       "skipped": "2", "xfailed": "1", "coverage": "3/53"}
 
 
 def test_the_matrix_has_every_canonical_tool_and_each_servers_outcome(known_run):
@@ -119,7 +130,7 @@ def test_results_json_has_one_line_per_scenario_run(known_run):
     out, _ = known_run
     results = json.loads((out / "results.json").read_text())
     rows = {(r["scenario"], r["sut"]): r for r in results["scenarios"]}
-    assert len(rows) == 8
+    assert len(rows) == 10
     failed = rows[("Removing a label takes it off the client", "alpha")]
     assert failed["feature"] == "Label a client"
     assert failed["tools"] == ["label_client"]
@@ -131,7 +142,8 @@ def test_results_json_has_one_line_per_scenario_run(known_run):
     xfailed = rows[("Broken VQL is reported, not answered with nothing", "alpha")]
     assert (xfailed["outcome"], xfailed["reason"]) == ("xfailed", "alpha answers broken VQL with an empty result")
     assert results["matrix"]["label_client"] == {"alpha": "failed", "beta": "passed"}
-    assert results["matrix"]["list_clients"] == {"alpha": "not covered", "beta": "not covered"}
+    assert results["matrix"]["list_clients"] == {"alpha": "failed", "beta": "passed"}
+    assert results["matrix"]["get_client_info"] == {"alpha": "not covered", "beta": "not covered"}
 
 
 def test_a_planted_private_key_appears_nowhere_in_the_report(known_run):
@@ -150,7 +162,7 @@ def test_a_planted_private_key_appears_nowhere_in_the_report(known_run):
 
 def test_report_none_writes_nothing(pytester, monkeypatch):
     result, _ = run_known(pytester, monkeypatch, "--report", "none")
-    result.assert_outcomes(passed=4, failed=1, skipped=2, xfailed=1)
+    result.assert_outcomes(**KNOWN)
     assert not (pytester.path / "reports").exists()
     assert not any(pytester.path.rglob("results.json"))
 
@@ -184,7 +196,7 @@ def test_the_report_reads_in_a_browser(pytester, monkeypatch):
     if SELFTEST_DIR.exists():
         shutil.rmtree(SELFTEST_DIR)
     result, key = run_known(pytester, monkeypatch, "--report", str(SELFTEST_DIR / "index.html"))
-    result.assert_outcomes(passed=4, failed=1, skipped=2, xfailed=1)
+    result.assert_outcomes(**KNOWN)
     report = SELFTEST_DIR / "index.html"
     requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
@@ -201,7 +213,7 @@ def test_the_report_reads_in_a_browser(pytester, monkeypatch):
             expect(page.locator("#matrix table.matrix")).to_be_visible()
             expect(page.locator('td[data-tool="label_client"][data-sut="alpha"]')).to_contain_text("fail")
             expect(page.locator('td[data-tool="run_vql"][data-sut="beta"]')).to_contain_text("skip")
-            expect(page.locator('td[data-tool="list_clients"][data-sut="beta"]')).to_have_text("not covered")
+            expect(page.locator('td[data-tool="get_client_info"][data-sut="beta"]')).to_have_text("not covered")
             visible_text = page.inner_text("body")
             assert not any(line in visible_text for line in key.splitlines()[1:-1])
             page.screenshot(path=str(SELFTEST_DIR / "screenshot.png"), full_page=True)

@@ -12,7 +12,11 @@ features as written, each scenario's steps with one outcome column per server un
 reasons, failure messages with the MCP exchange, and the matrix; it opens from the file in
 any browser, and every text passes through :func:`support.secrets.mask` on the way in.
 
-Modules: ``plugin`` (the pytest plugin, ``--report``), ``model`` (records, summary, matrix,
-``results.json``), ``render`` (the HTML), ``canonical`` (the contract's tool, resource and
-prompt names as data).
+Modules: ``plugin`` (the pytest plugin: ``--report``, ``--compare``, the terminal's summary),
+``model`` (records, summary, matrix, ``results.json`` and back), ``render`` (the HTML),
+``tidy`` (assertion messages without pytest's introspection, tracebacks from the suite's
+code), ``transcript`` (MCP exchanges decoded for reading), ``compare`` (what changed since a
+previous run), ``merge`` (one report from several runs), ``canonical`` (the contract's tool,
+resource and prompt names as data). ``python -m support.report merge OUT_DIR IN_DIR...`` and
+``python -m support.report compare PREVIOUS CURRENT`` work on written reports.
 """

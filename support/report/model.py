@@ -7,7 +7,7 @@ and ``results.json`` never see key material.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from support.secrets import mask
@@ -15,6 +15,10 @@ from support.secrets import mask
 from . import canonical
 
 NO_SUT = "-"
+
+#: Version of results.json's layout: 2 adds the features as written and each scenario run's
+#: steps, message, tracebacks and transcript, so a report can be rebuilt (merged) from it.
+RESULTS_FORMAT = 2
 
 #: Outcomes from worst to best; a matrix cell shows the worst outcome of its scenarios.
 OUTCOMES = ("failed", "error", "xpassed", "xfailed", "skipped", "not run", "passed")
@@ -54,6 +58,11 @@ class StepDoc:
     duration: float | None = None
     message: str = ""
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StepDoc":
+        """A step from its results.json form (unknown keys ignored, so newer files load)."""
+        return cls(**_known(cls, data))
+
 
 @dataclass
 class FeatureDoc:
@@ -66,6 +75,18 @@ class FeatureDoc:
     tags: list[str]
     background: list[StepDoc]
     line: int
+    path: str = ""                      # the file relative to the rootdir, for "path:line" pointers
+
+    def to_dict(self) -> dict[str, Any]:
+        """The feature in results.json (format 2)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureDoc":
+        """A feature from :meth:`to_dict`'s form."""
+        known = _known(cls, data)
+        known["background"] = [StepDoc.from_dict(s) for s in data.get("background", [])]
+        return cls(**known)
 
 
 @dataclass
@@ -86,20 +107,53 @@ class ScenarioRun:
     outcome: str = "not run"
     reason: str = ""                     # skip / xfail reason, or the failure's one-line message
     message: str = ""                    # the failing step's message (or the error's)
-    traceback: str = ""
+    traceback: str = ""                  # from the suite's own code (steps, support) down
+    traceback_full: str = ""             # the whole one, pytest and pluggy included
     duration: float = 0.0
     transcript: list[dict[str, Any]] = field(default_factory=list)
 
-    def result_row(self, feature_name: str) -> dict[str, Any]:
-        """The machine-readable line of results.json."""
+    def result_row(self, feature: FeatureDoc | None) -> dict[str, Any]:
+        """The machine-readable line of results.json.
+
+        The first keys (nodeid … steps' keyword, text, outcome, duration) are format 1's;
+        the rest make the record whole again (:meth:`from_row`).
+        """
         return {
-            "nodeid": self.nodeid, "feature": feature_name, "scenario": self.scenario,
+            "nodeid": self.nodeid, "feature": feature.name if feature else self.feature, "scenario": self.scenario,
             "sut": self.sut, "tools": self.tools, "tags": self.tags, "outcome": self.outcome,
             "reason": self.reason, "duration": round(self.duration, 4),
             "steps": [{"keyword": s.keyword, "text": s.text, "outcome": s.outcome,
-                       "duration": None if s.duration is None else round(s.duration, 4)}
+                       "duration": None if s.duration is None else round(s.duration, 4),
+                       "background": s.background, "docstring": s.docstring, "datatable": s.datatable,
+                       "message": s.message}
                       for s in self.steps],
+            "feature_key": self.feature, "file": feature.path if feature else "", "line": self.line,
+            "keyword": self.keyword, "order": self.order, "description": self.description,
+            "message": self.message, "traceback": self.traceback, "traceback_full": self.traceback_full,
+            "transcript": self.transcript,
         }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ScenarioRun":
+        """The record behind a results.json row written by :meth:`result_row` (format 2).
+
+        Raises ValueError for a format 1 row, which lacks the features as written.
+        """
+        if "feature_key" not in row:
+            raise ValueError(f"{row.get('nodeid', '?')}: a results.json of format 1 cannot rebuild a report")
+        known = _known(cls, {**row, "feature": row["feature_key"]})
+        known["steps"] = [StepDoc.from_dict(s) for s in row.get("steps", [])]
+        return cls(**known)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies a scenario run across runs: (feature key, scenario title, SUT)."""
+        return (self.feature, self.scenario, self.sut)
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def worst(outcomes: list[str]) -> str:
@@ -116,6 +170,16 @@ class Run:
     title: str = "Raptorspec living documentation"
     generated: str = ""
     command: str = ""
+    #: What changed since a previous run (a :class:`support.report.compare.Changes`), or None.
+    changes: Any = None
+
+    def __post_init__(self) -> None:
+        """Features in file order, runs in layout order: the page does not depend on the order
+        scenarios ran in (random order, xdist workers, CI shards)."""
+        self.features = dict(sorted(self.features.items()))
+        suts = self.suts
+        self.runs = sorted(self.runs, key=lambda r: (r.feature, r.line, r.order,
+                                                      suts.index(r.sut) if r.sut in suts else len(suts)))
 
     @property
     def suts(self) -> list[str]:
@@ -169,14 +233,34 @@ class Run:
         """results.json: per scenario run, plus the summary and the matrix."""
         matrix = self.matrix()
         return {
+            "format": RESULTS_FORMAT,
             "title": self.title,
             "generated": self.generated,
+            "command": self.command,
             "summary": self.summary(),
             "suts": self.suts,
-            "scenarios": [r.result_row(self.features[r.feature].name if r.feature in self.features else r.feature)
-                          for r in self.runs],
+            "scenarios": [r.result_row(self.features.get(r.feature)) for r in self.runs],
             "matrix": {key: {sut: cell["outcome"] for sut, cell in row.items()} for key, row in matrix.items()},
+            "features": {key: f.to_dict() for key, f in self.features.items()},
         }
+
+    @classmethod
+    def from_results(cls, data: dict[str, Any]) -> "Run":
+        """The run behind a results.json (format 2); ValueError for an older or foreign file."""
+        if data.get("format", 1) < 2 or "features" not in data:
+            raise ValueError("results.json of format 1 (before the report kept features as written): "
+                             "it can be compared with, not rebuilt; re-run the spec to get format 2")
+        return cls(
+            features={k: FeatureDoc.from_dict(v) for k, v in data["features"].items()},
+            runs=[ScenarioRun.from_row(row) for row in data.get("scenarios", [])],
+            title=data.get("title", cls.title), generated=data.get("generated", ""),
+            command=data.get("command", ""),
+        )
+
+    def not_covered(self, sut: str) -> int:
+        """How many canonical matrix rows no scenario run covered for ``sut``."""
+        covered = {t for r in self.runs if r.sut == sut for t in r.tools}
+        return len([k for k in canonical.matrix_rows() if k not in covered])
 
 
 def anchor(*parts: str) -> str:

@@ -2,8 +2,16 @@
 
 ``--report PATH`` (default ``reports/living-doc/index.html``, written when the run has
 scenarios; ``--report none`` turns it off) writes ``index.html`` and ``results.json``
-side by side. State lives on one plugin object per config, so nested runs (pytester) and
+side by side; a ``results.json`` already there is kept as ``results.previous.json`` and is
+what the run is compared with, unless ``--compare PATH`` names another (``--compare none``:
+no comparison). The terminal ends with one line per SUT and one per failure, then what
+changed. State lives on one plugin object per config, so nested runs (pytester) and
 repeated sessions never share it.
+
+For scenario steps (with or without a report): an assertion's message reaches the terminal
+and the report without pytest's introspection, and the traceback starts at the suite's
+code (:mod:`support.report.tidy`); ``--fulltrace`` shows pytest's own, and the report keeps
+the whole one folded.
 """
 from __future__ import annotations
 
@@ -16,8 +24,10 @@ from typing import Any
 
 import pytest
 
-from .model import NO_SUT, FeatureDoc, Run, ScenarioRun, StepDoc, clean, clean_obj
+from .compare import Changes, compare_files
+from .model import NO_SUT, FeatureDoc, Run, ScenarioRun, StepDoc, canonical, clean, clean_obj
 from .render import render_html
+from .tidy import our_entries, own_message
 
 try:  # where pytest-bdd keeps the scenario behind each generated test function
     from pytest_bdd.scenario import scenario_wrapper_template_registry as _TEMPLATES
@@ -27,6 +37,8 @@ except ImportError:  # pragma: no cover - a future pytest-bdd; skipped scenarios
 DEFAULT_REPORT = "reports/living-doc/index.html"
 _PLUGIN_NAME = "raptorspec-living-doc"
 _MARK_ROWS = {"tool": "", "resource": "resource:", "prompt": "prompt:"}
+_FULL_TRACEBACK = pytest.StashKey[str]()
+_XPASS_STRICT = "[XPASS(strict)] "
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,19 +48,67 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"write the living-documentation HTML report to PATH, with results.json beside it "
              f"(default: {DEFAULT_REPORT} when the run has scenarios; 'none' turns it off)",
     )
+    group.addoption(
+        "--compare", dest="raptorspec_compare", default=None, metavar="RESULTS",
+        help="compare the run with a previous results.json (or the folder holding it): the report and "
+             "the terminal show what newly fails, newly passes, xfails that now pass, and matrix cells "
+             "that changed (default: the report folder's previous results.json; 'none': no comparison)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):  # xdist worker: only the controller writes a report
         return
     option = config.getoption("raptorspec_report", None)
-    if option is not None and option.strip().lower() == "none":
-        return
-    explicit = option is not None
-    path = Path(option or DEFAULT_REPORT)
-    if not path.is_absolute():
-        path = Path(config.invocation_params.dir) / path
-    config.pluginmanager.register(LivingDoc(config, path, explicit), _PLUGIN_NAME)
+    path: Path | None = None
+    if option is None or option.strip().lower() != "none":
+        path = Path(option or DEFAULT_REPORT)
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+    compare = config.getoption("raptorspec_compare", None)
+    baseline: Path | None | bool = None                # None: the report folder's previous run
+    if compare is not None:
+        if compare.strip().lower() == "none":
+            baseline = False
+        else:
+            baseline = Path(compare)
+            if not baseline.is_absolute():
+                baseline = Path(config.invocation_params.dir) / baseline
+            if baseline.is_dir():
+                baseline = baseline / "results.json"
+    config.pluginmanager.register(LivingDoc(config, path, option is not None, baseline), _PLUGIN_NAME)
+
+
+# --- failures in the suite's words (any scenario run, report or not) ------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any,
+                          step_func: Any, step_func_args: dict[str, Any], exception: Exception) -> None:
+    """A step's assertion keeps its own message only (and is masked): the terminal and the
+    report then show the message, not pytest's ``assert …`` / ``+ where …`` introspection."""
+    message = own_message(exception)
+    if message is not None:
+        exception.args = (clean(message),)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A scenario's traceback starts at the suite's code, for the terminal too; the whole
+    one is kept (stashed on the item) for the report's folded copy."""
+    excinfo = call.excinfo
+    if excinfo is not None and _template(item) is not None and not item.config.getoption("fulltrace", False):
+        try:
+            item.stash[_FULL_TRACEBACK] = _short_repr(excinfo)
+            trimmed = our_entries(excinfo)
+            if trimmed is not None:
+                excinfo.traceback = trimmed
+        except Exception:  # noqa: BLE001 - trimming must never lose a failure
+            pass
+    return (yield)
+
+
+def _short_repr(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """A short traceback (no argument values: they are noise here, and may hold secrets)."""
+    return str(excinfo.getrepr(style="short", funcargs=False, showlocals=False))
 
 
 def _template(item: pytest.Item) -> Any:
@@ -75,10 +135,10 @@ def _crash_message(rep: pytest.TestReport) -> str:
 
 
 def _traceback(call: pytest.CallInfo[None], rep: pytest.TestReport) -> str:
-    """A short traceback (no argument values: they are noise here, and may hold secrets)."""
+    """The (trimmed) traceback, short."""
     if call.excinfo is not None:
         try:
-            return str(call.excinfo.getrepr(style="short", funcargs=False, showlocals=False))
+            return _short_repr(call.excinfo)
         except Exception:  # noqa: BLE001 - a repr problem must not lose the report
             pass
     return rep.longreprtext
@@ -94,10 +154,14 @@ def _exception_message(exc: BaseException) -> str:
 class LivingDoc:
     """Collects features, scenario runs and step outcomes; writes the report at the end."""
 
-    def __init__(self, config: pytest.Config, path: Path, explicit: bool) -> None:
+    def __init__(self, config: pytest.Config, path: Path | None, explicit: bool,
+                 baseline: Path | None | bool = None) -> None:
         self.config = config
-        self.path = path
+        self.path = path                  # None: --report none (the terminal summary still shows)
         self.explicit = explicit
+        self.baseline = baseline          # a results.json, None (the report folder's), False (none)
+        self.run: Run | None = None
+        self.compare_error = ""
         self.features: dict[str, FeatureDoc] = {}
         self.runs: dict[str, ScenarioRun] = {}
         self.step_started: dict[str, tuple[int, float]] = {}
@@ -111,9 +175,15 @@ class LivingDoc:
             self.features[key] = FeatureDoc(
                 key=key, keyword=feature.keyword, name=clean(feature.name),
                 description=clean(feature.description), tags=sorted(f"@{t}" for t in feature.tags),
-                background=background, line=feature.line_number,
+                background=background, line=feature.line_number, path=self._relpath(feature.filename),
             )
         return key
+
+    def _relpath(self, filename: str) -> str:
+        try:
+            return str(Path(filename).resolve().relative_to(self.config.rootpath.resolve()))
+        except ValueError:
+            return str(filename)
 
     @staticmethod
     def _step(step: Any, background: bool) -> StepDoc:
@@ -219,6 +289,8 @@ class LivingDoc:
             else:
                 text = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else rep.longreprtext
                 record.outcome, record.reason = "skipped", clean(_outcome_reason(str(text), ("Skipped: ",)))
+        elif rep.failed and rep.when == "call" and isinstance(rep.longrepr, str) and rep.longrepr.startswith(_XPASS_STRICT):
+            record.outcome, record.reason = "xpassed", clean(rep.longrepr[len(_XPASS_STRICT):])
         elif rep.failed:
             if rep.when == "call":
                 record.outcome = "failed"
@@ -228,6 +300,7 @@ class LivingDoc:
             record.message = record.message or message
             record.reason = record.reason or (record.message.strip().splitlines() or [""])[0]
             record.traceback = clean(_traceback(call, rep))
+            record.traceback_full = clean(item.stash.get(_FULL_TRACEBACK, ""))
         elif rep.when == "call":
             if wasxfail is not None:
                 record.outcome, record.reason = "xpassed", clean(_outcome_reason(wasxfail, ("reason: ",)))
@@ -252,11 +325,47 @@ class LivingDoc:
             command=clean("pytest " + " ".join(self.config.invocation_params.args)),
         )
 
+    def _keep_previous(self) -> Path | None:
+        """Move the report folder's results.json aside as results.previous.json; its new path."""
+        if self.path is None:
+            return None
+        results = self.path.parent / "results.json"
+        if not results.is_file():
+            return None
+        previous = self.path.parent / "results.previous.json"
+        results.replace(previous)
+        if isinstance(self.baseline, Path) and self.baseline.resolve() == results.resolve():
+            self.baseline = previous        # --compare named the file just moved aside
+        return previous
+
+    def _changes(self, run: Run, previous: Path | None) -> Changes | None:
+        """What changed since the baseline run, or None (no baseline, or it cannot be read)."""
+        baseline = previous if self.baseline is None else self.baseline
+        if not isinstance(baseline, Path):
+            return None
+        try:
+            return compare_files(baseline, run.results())
+        except (OSError, ValueError) as exc:
+            self.compare_error = f"cannot compare with {baseline}: {exc}"
+            return None
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.config.option.collectonly or (not self.runs and not self.explicit):
+        if self.config.option.collectonly:
             return
-        run = self.build()
+        if not self.runs:
+            if self.path is not None and self.explicit:
+                self._keep_previous()
+                self._write(self.build())
+            return
+        run = self.run = self.build()
+        previous = self._keep_previous()
+        run.changes = self._changes(run, previous)
+        if self.path is not None:
+            self._write(run)
+
+    def _write(self, run: Run) -> None:
+        assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(render_html(run), encoding="utf-8")
         results = self.path.parent / "results.json"
@@ -264,5 +373,50 @@ class LivingDoc:
         self.written = self.path
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        run = self.run
+        if run is not None:
+            terminalreporter.write_sep("-", "the run at a glance")
+            for line in glance_lines(run):
+                terminalreporter.write_line(line)
+            if run.changes is not None:
+                terminalreporter.write_sep("-", f"compared with {run.changes.previous}")
+                for line in run.changes.terminal_lines():
+                    terminalreporter.write_line(line)
+        if self.compare_error:
+            terminalreporter.write_line(self.compare_error, yellow=True)
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    line = text.strip().split("\n")[0]
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+#: What the per-SUT line counts, with the words the report uses.
+_GLANCE = (("passed", "pass"), ("failed", "fail"), ("error", "error"), ("xpassed", "xpass"),
+           ("xfailed", "xfail"), ("skipped", "skip"), ("not run", "not run"))
+
+
+def glance_lines(run: Run) -> list[str]:
+    """One line per SUT (pass / fail / xfail / skip counts, canonical rows not covered), then
+    one per failing scenario run: ``path:line  Scenario [SUT]: one-line reason``."""
+    lines = []
+    width = max((len(s) for s in run.suts), default=1)
+    for sut in run.suts:
+        counts: dict[str, int] = {}
+        for r in run.runs:
+            if r.sut == sut:
+                counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        shown = [f"{label} {counts.get(outcome, 0)}" for outcome, label in _GLANCE
+                 if counts.get(outcome) or outcome in ("passed", "failed", "xfailed", "skipped")]
+        total = len(canonical.matrix_rows())
+        lines.append(f"{sut:<{width}}  " + " · ".join(shown) + f" · not covered {run.not_covered(sut)}/{total}")
+    for r in run.runs:
+        if r.outcome in ("failed", "error", "xpassed"):
+            feature = run.features.get(r.feature)
+            where = f"{feature.path or feature.key}:{r.line}" if feature else f"{r.feature}:{r.line}"
+            reason = _one_line(r.reason or r.message or r.outcome)
+            label = {"failed": "FAIL", "error": "ERROR", "xpassed": "XPASS"}[r.outcome]
+            lines.append(f"{label} {where}  {r.scenario} [{r.sut}]: {reason}")
+    return lines

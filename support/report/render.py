@@ -9,7 +9,9 @@ import json
 from html import escape
 from typing import Any
 
+from .compare import CATEGORIES, Changes
 from .model import FeatureDoc, Run, ScenarioRun, StepDoc, anchor, clean, worst
+from .transcript import Block, answered, sent
 
 LABELS = {
     "passed": "pass", "failed": "fail", "error": "error", "skipped": "skip", "xfailed": "xfail",
@@ -72,6 +74,12 @@ table.data td { border: 1px solid var(--line); padding: 1px 6px; font-size: 12px
 details > summary { cursor: pointer; color: var(--muted); font-size: 12.5px; margin: 3px 0; }
 .call { margin: 4px 0 8px; } .call h4 { margin: 4px 0 2px; font-size: 12.5px; }
 .muted { color: var(--muted); }
+pre.failure { font-size: 13px; background: #fff; border-color: var(--fail); color: #5a1712; }
+.lbl { font-size: 11.5px; color: var(--muted); margin-top: 4px; } .lbl b { color: var(--ink); font-weight: 600; }
+.call .blk { margin-left: 12px; } .call .err { color: var(--fail); font-weight: 600; }
+pre.traceback { color: #3a3f45; }
+#changes ul { margin: 4px 0 8px; padding-left: 20px; } #changes h3 { margin-top: 10px; }
+#changes table td, #changes table th { border: 1px solid var(--line); padding: 2px 8px; font-size: 12.5px; }
 """
 
 
@@ -102,7 +110,7 @@ def render_html(run: Run) -> str:
         f"<h1>{e(run.title)}</h1>",
         f'<div class="meta">Generated {e(run.generated)} · <code>{e(run.command)}</code> · '
         f'servers under test: {e(", ".join(run.suts))}</div>',
-        _summary(summary), _matrix(run), _contents(run),
+        _summary(summary), _changes(run.changes), _matrix(run), _contents(run),
     ]
     for key, feature in run.features.items():
         parts.append(_feature(feature, [r for r in run.runs if r.feature == key], run))
@@ -230,25 +238,38 @@ def _scenario(feature: FeatureDoc, title: str, runs: list[ScenarioRun], all_suts
 
 
 def _notes(r: ScenarioRun) -> str:
-    """What a reader needs beyond the step table: reasons, the failure, the MCP exchange."""
+    """What a reader needs beyond the step table: reasons, the failure (its message first),
+    the MCP exchange, then where in the suite's code it failed; the whole traceback folded."""
     html = []
     troubled = r.outcome in ("failed", "error", "xpassed", "xfailed")
     if r.outcome in ("failed", "error", "xpassed", "xfailed", "skipped"):
         html.append(f'<div class="note {e(r.outcome)}" data-sut="{e(r.sut)}"><b>{e(r.sut)}</b> {badge(r.outcome)}')
-        if r.reason and r.outcome in ("skipped", "xfailed", "xpassed"):
-            html.append(f'<div class="why">Reason: {e(r.reason)}</div>')
         failed_step = next((s for s in r.steps if s.outcome in ("failed", "undefined")), None)
         if failed_step is not None:
-            html.append(f'<div class="why">Step: <span class="kw">{e(failed_step.keyword)}</span> {e(failed_step.text)}</div>')
+            html.append(f' <span class="why">at <span class="kw">{e(failed_step.keyword)}</span> {e(failed_step.text)}</span>')
+        if r.reason and r.outcome in ("skipped", "xfailed", "xpassed"):
+            html.append(f'<div class="why">Reason: {e(r.reason)}</div>')
         if r.message and r.outcome != "skipped":
             html.append(f'<pre class="failure">{e(r.message)}</pre>')
-        if r.traceback and r.traceback.strip() != r.message.strip():
-            html.append(f"<details><summary>Traceback</summary><pre>{e(r.traceback)}</pre></details>")
         html.append(_transcript(r, open_=troubled))
+        if r.traceback and r.traceback.strip() != r.message.strip():
+            html.append(f'<div class="lbl">Traceback from the suite\'s code</div><pre class="traceback">{e(r.traceback)}</pre>')
+        if r.traceback_full and r.traceback_full.strip() != r.traceback.strip():
+            html.append('<details class="full-traceback"><summary>Whole traceback, pytest and pluggy included '
+                        f'(for the suite\'s developers)</summary><pre>{e(r.traceback_full)}</pre></details>')
         html.append("</div>")
     elif r.transcript:
         html.append(f'<div data-sut="{e(r.sut)}">{_transcript(r, open_=False)}</div>')
     return "".join(html)
+
+
+def _block(block: Block) -> str:
+    if block.label == "structured content" and block.body.startswith("(the same as"):
+        return f'<div class="blk lbl"><b>structured content</b> {e(block.body)}</div>'
+    if block.folded:
+        return (f'<details class="blk"><summary><b>{e(block.label)}</b> · {e(block.size)}</summary>'
+                f"<pre>{e(block.body)}</pre></details>")
+    return f'<div class="blk"><div class="lbl"><b>{e(block.label)}</b></div><pre>{e(block.body)}</pre></div>'
 
 
 def _transcript(r: ScenarioRun, open_: bool) -> str:
@@ -260,14 +281,53 @@ def _transcript(r: ScenarioRun, open_: bool) -> str:
         name = request.get("name", "") if isinstance(request, dict) else ""
         seconds = call.get("seconds")
         took = duration(seconds) if isinstance(seconds, (int, float)) else ""
+        is_error, reply = answered(call.get("reply"))
         calls.append(f'<div class="call"><h4>{n}. {e(call.get("method", ""))} {e(name)}'
-                     f'<span class="d">{e(took)}</span></h4>'
-                     f"<div>Sent</div><pre>{e(_json(request))}</pre>")
+                     f'<span class="d">{e(took)}</span></h4><div>Sent</div>')
+        calls.extend(_block(b) for b in sent(request))
         if call.get("error"):
-            calls.append(f"<div>Error</div><pre>{e(_json(call.get('error')))}</pre>")
-        calls.append(f"<div>Answered</div><pre>{e(_json(call.get('reply')))}</pre></div>")
+            calls.append('<div class="err">Failed</div>' + _block(Block("error", _json(call.get("error")))))
+        if reply or not call.get("error"):
+            calls.append('<div>Answered' + (' <span class="err">(isError: the tool reported an error)</span>' if is_error else "")
+                         + "</div>")
+            calls.extend(_block(b) for b in reply or [Block("reply", "(nothing)")])
+        calls.append("</div>")
     summary = f"What {e(r.sut)} was sent and answered ({len(r.transcript)} MCP call{'s' if len(r.transcript) != 1 else ''})"
     return f'<details class="transcript"{" open" if open_ else ""}><summary>{summary}</summary>{"".join(calls)}</details>'
+
+
+def _changes(changes: Changes | None) -> str:
+    """The "what changed" section: per category, per SUT; then the matrix cells that changed."""
+    if changes is None:
+        return ""
+    html = [f'<section class="block" id="changes"><h2>What changed since {e(changes.previous)}</h2>']
+    if changes.empty:
+        html.append('<p class="muted">Nothing changed: every scenario run and matrix cell has the outcome it had.</p>')
+    lists = [(name, heading, meaning) for name, (heading, meaning) in CATEGORIES.items()]
+    lists.append(("other", "Other changes", "e.g. skipped → passed, passed → xfailed"))
+    for name, heading, meaning in lists:
+        items = getattr(changes, name)
+        if not items:
+            continue
+        html.append(f'<h3 data-changes="{e(name)}">{e(heading)} ({len(items)}) <span class="muted">— {e(meaning)}</span></h3><ul>')
+        for c in items:
+            target = anchor(c.feature_key, c.scenario) if getattr(c, "feature_key", "") else ""
+            title = f'<a href="#{target}">{e(c.scenario)}</a>' if target else e(c.scenario)
+            html.append(f'<li data-sut="{e(c.sut)}"><b>[{e(c.sut)}]</b> {title} '
+                        f'<span class="file">{e(c.where)}</span> {badge(c.before)} → {badge(c.after)}'
+                        + (f' <span class="muted">{e(c.reason)}</span>' if c.reason else "") + "</li>")
+        html.append("</ul>")
+    if changes.cells:
+        html.append(f'<h3 data-changes="cells">Matrix cells that changed ({len(changes.cells)})</h3>'
+                    "<table><tr><th>SUT</th><th>tool</th><th>before</th><th>now</th></tr>")
+        for cell in changes.cells:
+            html.append(f'<tr data-sut="{e(cell.sut)}" data-tool="{e(cell.row)}"><td>{e(cell.sut)}</td><td>{e(cell.row)}</td>'
+                        f"<td>{badge(cell.before)}</td><td>{badge(cell.after)}</td></tr>")
+        html.append("</table>")
+    if changes.added or changes.removed:
+        html.append(f'<p class="muted">Scenario runs: {changes.added} new, {changes.removed} gone.</p>')
+    html.append("</section>")
+    return "".join(html)
 
 
 def _json(value: Any) -> str:
