@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import parsers, then, when
 
-from support import artifacts
-from support.rows import ids, said, strings
+from support import artifacts, flows, quarantine
+from support.errors import VQLError
+from support.rows import field_named, ids, said, strings
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +49,7 @@ def _(sut, ledger, name):
 
 
 @when(parsers.parse('I collect "{artifact}" from the client'), target_fixture="reply")
-def _(sut, ledger, client, artifact):
+def _(sut, ledger, client, flows_before, artifact):
     """Asks to collect the artifact from the scenario's client."""
     return _collect(sut, ledger, client.client_id, artifact)
 
@@ -60,8 +61,13 @@ def _(sut, ledger, client, artifact, param, value):
 
 
 @when(parsers.parse('I collect "{artifact}" from client "{client_id}"'), target_fixture="reply")
-def _(sut, ledger, artifact, client_id):
-    """Asks to collect the artifact from a client id given in the feature."""
+def _(sut, ledger, request, artifact, client_id):
+    """Asks to collect the artifact from a client id given in the feature (noting first the scenario
+    client's collections, when the scenario has a client)."""
+    try:
+        request.getfixturevalue("flows_before")
+    except pytest.FixtureLookupError:
+        pass
     return _collect(sut, ledger, client_id, artifact)
 
 
@@ -120,3 +126,115 @@ def _(reply, artifact_catalog):
     """No artifact name Velociraptor knows appears in the reply."""
     named = sorted(strings(reply.data) & set(artifact_catalog))
     assert not named, f"The reply carries the definition of {named}: {said(reply, 300)}"
+
+
+# -- issue 10: every argument reaches Velociraptor, replies mirror it, hostile names ----------
+
+
+@when(parsers.parse('I collect "{first}" and "{second}" from the client in one go'), target_fixture="reply")
+def _(sut, ledger, client, flows_before, first, second):
+    """Asks, in one call, to collect both artifacts from the scenario's client."""
+    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[first, second])
+
+
+@when(parsers.parse('I collect "{artifact}" from the client with a time limit of {seconds:d} seconds'),
+      target_fixture="reply")
+def _(sut, ledger, client, artifact, seconds):
+    """Asks to collect the artifact from the scenario's client with a timeout (seconds)."""
+    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], timeout=seconds)
+
+
+@when(parsers.parse('I collect "{artifact}" from the client urgently'), target_fixture="reply")
+def _(sut, ledger, client, artifact):
+    """Asks to collect the artifact from the scenario's client as an urgent collection."""
+    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], urgent=True)
+
+
+def _request_of(oracle, client, collection):
+    return (oracle.flow(client.client_id, collection) or {}).get("request") or {}
+
+
+@then(parsers.parse('Velociraptor shows the collection\'s request naming exactly "{first}" and "{second}"'))
+def _(oracle, client, collection, first, second):
+    """The collection's request in Velociraptor collects exactly those two artifacts."""
+    named = sorted(flows.artifacts(oracle.flow(client.client_id, collection)))
+    assert named == sorted([first, second]), (
+        f"flow {collection}: Velociraptor shows it collecting {named}, the scenario asked for {[first, second]}")
+
+
+@then(parsers.parse('Velociraptor holds rows for "{source}" in the collection'))
+def _(oracle, client, collection, source):
+    """Velociraptor holds at least one row of the source in the collection."""
+    rows = oracle.source(client.client_id, collection, source)
+    assert rows, f"Velociraptor holds no rows for {source} in {collection} ({flows.summary(oracle.flow(client.client_id, collection))})"
+
+
+@then(parsers.parse("Velociraptor shows the collection's request with a time limit of {seconds:d} seconds"))
+def _(oracle, client, collection, seconds):
+    """The collection's request in Velociraptor has that timeout (seconds)."""
+    request = _request_of(oracle, client, collection)
+    assert str(request.get("timeout")) == str(seconds), (
+        f"flow {collection}: Velociraptor shows the timeout {request.get('timeout')!r}, the scenario sent {seconds}")
+
+
+@then("Velociraptor shows the collection's request marked urgent")
+def _(oracle, client, collection):
+    """The collection's request in Velociraptor is urgent."""
+    request = _request_of(oracle, client, collection)
+    assert request.get("urgent") is True, (
+        f"flow {collection}: Velociraptor shows urgent {request.get('urgent')!r}, the scenario asked for an urgent one")
+
+
+@then("every artifact the server under test says it collects is in the collection's request in Velociraptor")
+def _(reply, oracle, client, artifact_catalog):
+    """The reply names a flow Velociraptor has on the client, and every artifact name the reply states is one
+    that flow's request collects."""
+    row = oracle.flow(client.client_id, reply.flow_id) if reply.flow_id else None
+    assert row, f"Velociraptor shows no flow {reply.flow_id!r} on {client.client_id}; {said(reply)}"
+    stated = sorted((strings(reply.data) | strings(reply.rows)) & set(artifact_catalog))
+    extra = sorted(set(stated) - set(flows.artifacts(row)))
+    assert not extra, (f"The reply states it collects {stated}; Velociraptor's flow {reply.flow_id} collects "
+                       f"{flows.artifacts(row)}")
+
+
+@then(parsers.parse('Velociraptor defines no artifact named "{name}"'))
+def _(oracle, name):
+    """artifact_definitions(names=…) with the name passed as a query variable finds nothing."""
+    try:
+        rows = oracle.query("SELECT name FROM artifact_definitions(names=Name)", {"Name": name})
+    except VQLError:
+        rows = []  # "artifact … not known"
+    assert not rows, f"Velociraptor defines {[r.get('name') for r in rows]} for the name {name!r}"
+
+
+@then("Velociraptor shows no new collection on the client")
+def _(oracle, client, flows_before):
+    """No collection appeared on the scenario's client since the When."""
+    new = quarantine.new_flows(oracle, client.client_id, flows_before)
+    assert not new, f"Velociraptor shows new collections on {client.client_id}: {quarantine.describe(new)}"
+
+
+@then(parsers.parse('the artifacts listed are the ones whose name or description in Velociraptor holds "{text}"'))
+def _(reply, artifact_catalog, text):
+    """The reply lists exactly the artifacts whose name or description (per Velociraptor) holds the text as
+    plain text, case-insensitively (the first 100, the contract's default limit, when more do)."""
+    want = sorted(n for n, d in artifact_catalog.items()
+                  if text.lower() in f"{n}\n{d.get('description') or ''}".lower())
+    listed = ids(reply.rows, "artifact")
+    ok = sorted(listed) == want if len(want) <= 100 else (len(listed) == 100 and set(listed) <= set(want))
+    assert reply.ok and ok, (f"Velociraptor holds {len(want)} artifact(s) with {text!r}: {want[:10]}; the server "
+                             f"under test lists {sorted(listed)[:10]}: {said(reply)}")
+
+
+@then("each artifact listed has the type Velociraptor gives it")
+def _(reply, artifact_catalog):
+    """Something is listed, and each listed row that states a type states Velociraptor's (case-insensitive)."""
+    rows = list(reply.rows or [])
+    wrong = {}
+    for row, name in zip(rows, ids(rows, "artifact")):
+        stated = field_named(row, ("type", "artifact_type"))
+        truth = (artifact_catalog.get(name) or {}).get("type")
+        if stated is not None and str(stated[1]).lower() != str(truth).lower():
+            wrong[name] = {"stated": stated[1], "Velociraptor": truth}
+    assert rows and not wrong, f"Listed with a type Velociraptor does not give: {wrong}" if rows else \
+        f"Nothing listed: {said(reply)}"

@@ -212,3 +212,60 @@ def _(oracle, ledger, label):
     """No clients() row carries the (namespaced) label."""
     carriers = clients.ids(oracle.clients(), label=ledger.name(label))
     assert not carriers, f"Velociraptor shows the label {ledger.name(label)!r} on {carriers}"
+
+
+# -- issue 10: several labels at once, replies that mirror Velociraptor, hostile searches ----
+
+
+@when(parsers.parse('I add the labels "{first}" and "{second}" to the client'), target_fixture="reply")
+def _(sut, ledger, client, first, second):
+    """Asks, in one call, to add both (namespaced) labels to the scenario's client."""
+    return ledger.calling(sut, "label_client", client_id=client.client_id,
+                          labels=[ledger.name(first), ledger.name(second)], operation="add")
+
+
+@then("the labels the server under test states for the client are the ones Velociraptor shows")
+def _(reply, oracle, ledger, client):
+    """The reply names every label Velociraptor shows on the client (also those the request did not name),
+    and every label of this scenario it names is on the client in Velociraptor."""
+    shown = set(clients.labels(oracle.client(client.client_id)))
+    stated = strings(reply.data) | strings(reply.rows)
+    missing = sorted(shown - stated)
+    ours = sorted(s for s in stated if s.startswith(ledger.namespace + "-") and s not in shown)
+    assert reply.ok and not missing and not ours, (
+        f"Velociraptor shows the labels {sorted(shown)} on {client.client_id}; the reply leaves out {missing} and "
+        f"states {ours}, which Velociraptor does not show; {said(reply)}")
+
+
+@then("each client listed carries the labels Velociraptor shows for it")
+def _(reply, oracle):
+    """Something is listed, and each listed client's row names every label Velociraptor shows on that client."""
+    rows = list(reply.rows or [])
+    wrong = {}
+    for row, cid in zip(rows, ids(rows, "client")):
+        shown = set(clients.labels(oracle.client(cid)))
+        if shown - strings(row):
+            wrong[cid] = {"Velociraptor": sorted(shown), "missing from the row": sorted(shown - strings(row))}
+    assert rows and not wrong, f"Listed clients without Velociraptor's labels: {wrong}" if rows else \
+        f"No client listed: {said(reply)}"
+
+
+@then(parsers.parse('the clients listed are the ones Velociraptor finds for "{text}"'))
+def _(reply, oracle, text):
+    """The reply lists exactly the clients Velociraptor's clients(search=…) finds when the same text is
+    passed as a query variable (so quotes in it cannot widen or break the oracle's query)."""
+    known = sorted({r.get("client_id") for r in oracle.query("SELECT client_id FROM clients(search=Search)",
+                                                              {"Search": text})})
+    listed = sorted(ids(reply.rows, "client"))
+    assert reply.ok and listed == known, (
+        f"For the search {text!r} Velociraptor finds {known}; the server under test lists {listed}: {said(reply)}")
+
+
+@then("the details carry the labels Velociraptor shows on the client")
+def _(reply, oracle, client):
+    """The reply names every label Velociraptor shows on the scenario's client."""
+    shown = set(clients.labels(oracle.client(client.client_id)))
+    missing = sorted(shown - strings(reply.data) - strings(reply.rows))
+    assert reply.ok and shown and not missing, (
+        f"Velociraptor shows the labels {sorted(shown)} on {client.client_id}; the details leave out {missing}; "
+        f"{said(reply)}")

@@ -5,11 +5,13 @@ the client carries. Guard and facts: support/quarantine.py.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from pytest_bdd import given, parsers, then, when
 
 from support import clients, flows, quarantine, waits
-from support.rows import said
+from support.rows import said, strings
 
 
 @pytest.fixture
@@ -106,3 +108,66 @@ def _(oracle, reply, client_id):
     """Velociraptor holds no collection for the client id."""
     flows = quarantine.flows_of(oracle, client_id)
     assert not flows, f"Velociraptor holds collections for {client_id}: {quarantine.describe(flows)}; {said(reply)}"
+
+
+# -- issue 10: one aspect per Then (which policy, which message, which collection) ----------
+
+
+def _new_quarantines(oracle, client, flows_before):
+    """The new collections on the client of any OS's quarantine artifact, with that artifact."""
+    names = set(quarantine.ARTIFACTS.values())
+    new = quarantine.new_flows(oracle, client.client_id, flows_before)
+    return [(f, a) for f in new for a in quarantine.artifacts_of(f) if a in names], new
+
+
+@when(parsers.parse('I quarantine the client with the message "{message}"'), target_fixture="reply")
+def _(sut, ledger, client, flows_before, message):
+    """Asks to quarantine the scenario's client, with a message for its users."""
+    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=True, message=message)
+
+
+@then("Velociraptor shows a new quarantine collection on the client that applies the policy")
+def _(oracle, client, flows_before):
+    """A collection of a quarantine artifact (whichever OS's) without RemovePolicy appeared on the client."""
+    found, new = _new_quarantines(oracle, client, flows_before)
+    applying = [f for f, a in found if not quarantine.removes_policy(f, a)]
+    assert applying, (f"No new quarantine collection that applies the policy on {client.client_id}; new collections: "
+                      f"{quarantine.describe(new)}; their parameters: "
+                      f"{[quarantine.parameters_of(f, a) for f, a in found]}")
+
+
+@then("Velociraptor shows a new quarantine collection on the client that removes the policy")
+def _(oracle, client, flows_before):
+    """A collection of a quarantine artifact (whichever OS's) with RemovePolicy set appeared on the client."""
+    found, new = _new_quarantines(oracle, client, flows_before)
+    lifting = [f for f, a in found if quarantine.removes_policy(f, a)]
+    assert lifting, (f"No new quarantine collection with RemovePolicy set on {client.client_id}; new collections: "
+                     f"{quarantine.describe(new)}; their parameters: "
+                     f"{[quarantine.parameters_of(f, a) for f, a in found]}")
+
+
+@then(parsers.parse('Velociraptor shows a new quarantine collection on the client with the message "{message}"'))
+def _(oracle, client, flows_before, message):
+    """A collection of a quarantine artifact appeared on the client passing the message as MessageBox."""
+    found, new = _new_quarantines(oracle, client, flows_before)
+    with_message = [f for f, a in found if quarantine.parameters_of(f, a).get("MessageBox") == message]
+    assert with_message, (f"No new quarantine collection on {client.client_id} with MessageBox {message!r}; new "
+                          f"collections: {quarantine.describe(new)}; their parameters: "
+                          f"{[quarantine.parameters_of(f, a) for f, a in found]}")
+
+
+@then("every collection the server under test names is a new quarantine collection on the client in Velociraptor")
+def _(reply, oracle, client, flows_before):
+    """Each flow id the reply names (F.…; none named passes) is a new quarantine collection on the client in
+    Velociraptor."""
+    named = sorted({s for s in strings_of(reply) if re.fullmatch(r"F\.[A-Z0-9]+", s)})
+    found, new = _new_quarantines(oracle, client, flows_before)
+    ours = {f.get("session_id") for f, _ in found}
+    assert set(named) <= ours, (
+        f"The reply names the collections {named}; Velociraptor's new quarantine collections on {client.client_id}: "
+        f"{sorted(ours)} (all new collections: {quarantine.describe(new)}); {said(reply)}")
+
+
+def strings_of(reply):
+    """Every string the reply holds, and its flow id."""
+    return strings(reply.data) | strings(reply.rows) | ({reply.flow_id} if reply.flow_id else set())

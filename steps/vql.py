@@ -2,9 +2,11 @@
 (PYTEST_DONT_REWRITE: the asserts carry their own messages.)"""
 from __future__ import annotations
 
+import json
+
 from pytest_bdd import given, parsers, then, when
 
-from support.rows import diff, said
+from support.rows import diff, said, strings
 
 
 @given(parsers.parse('the query "{query}"'), target_fixture="vql")
@@ -74,3 +76,49 @@ def _(reply, word):
     """The help text mentions the word (case-insensitive)."""
     text = reply.data if isinstance(reply.data, str) else str(reply.data)
     assert reply.ok and word.lower() in text.lower(), f"The help does not mention {word!r}: {said(reply, 300)}"
+
+
+# -- issue 10: one aspect per Then, counts that mirror Velociraptor, topics that matter ------
+
+
+@then(parsers.parse('the query saw the variable "{name}" holding "{value}", however encoded'))
+def _(reply, vql, name, value):
+    """The reply's rows hold the value (as part of some text: quotes or JSON around it are this Then's
+    business no more than its encoding is): the variable reached the query."""
+    seen = [s for s in strings(reply.rows) if value in s]
+    assert reply.ok and seen, (f"The query {vql['query']!r} shows no trace of {name}={value!r}: the variable did not "
+                               f"reach it; {said(reply)}")
+
+
+def _stated_counts(data):
+    """(key, value) of every integer the reply states under a key naming a count (row_count, count, total…)."""
+    out = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(v, int) and not isinstance(v, bool) and any(w in str(k).lower() for w in ("count", "total")):
+                out.append((k, v))
+            out.extend(_stated_counts(v) if isinstance(v, dict) else [])
+    return out
+
+
+@then("every row count the server under test states is the number of rows Velociraptor returns for it")
+def _(reply, oracle, vql):
+    """Each count the reply states (row_count, count, total… at its top level) equals the number of rows
+    Velociraptor returns for the query (none stated passes: there is nothing to compare)."""
+    truth = len(oracle.query(vql["query"], vql["env"]))
+    data = reply.data
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = None
+    wrong = [(k, v) for k, v in _stated_counts(data) if v != truth]
+    assert not wrong, f"The reply states {wrong}; Velociraptor returns {truth} row(s) for {vql['query']!r}"
+
+
+@then("the help differs from the help without a topic")
+def _(reply, sut, ledger):
+    """The help on the topic is not the same text as the help on no topic (asked for now)."""
+    general = ledger.calling(sut, "vql_help")
+    assert reply.ok and general.ok and str(reply.data).strip() != str(general.data).strip(), (
+        f"The help on this topic is the help without a topic; topic: {said(reply, 200)}; none: {said(general, 200)}")

@@ -24,6 +24,7 @@ __all__ = [
     "SutError", "SutTimeout", "SutCrashed", "SutStreamError", "SutProtocolError", "SutReplyTooLarge",
     "SutLeftProcesses",
     "LeftBehind",
+    "UnsentArgument",
 ]
 
 
@@ -137,3 +138,11 @@ class SutLeftProcesses(SutError):
 
 class LeftBehind(Verdict):
     """Something a scenario (or the run) created is still in Velociraptor."""
+
+
+# --- argument coverage (support/coverage.py) -------------------------------------------
+
+
+class UnsentArgument(Verdict):
+    """A scenario claims an argument (``@arg:<name>``) it never sent to the server under test
+    with a telling value (not None, not the contract's default): its claim covers nothing."""

@@ -4,6 +4,7 @@ Feature: Read an artifact's definition
   I want to read what it collects and which parameters it takes
   So that I collect it with the right settings
 
+  @arg:artifact_name
   Scenario Outline: The definition of <artifact> names the parameters Velociraptor defines
     When I look up the artifact "<artifact>"
     Then the server under test reports success
@@ -39,3 +40,17 @@ Feature: Read an artifact's definition
   Scenario: A definition carries no key material
     When I look up the artifact "Linux.Sys.Users"
     Then the reply carries no key material from the lab
+
+  @bad_input @security
+  Scenario Outline: An artifact name holding <shape> finds no definition
+    When I look up the artifact "<name>"
+    Then the reply carries no artifact's definition
+    And Velociraptor defines no artifact named "<name>"
+
+    Examples:
+      | shape                     | name                                 |
+      | a quote, a newline and -- | Linux.Sys.Users' OR 1=1\n--          |
+      | a backslash-escaped quote | Linux.Sys.Users\\' OR 1=1 --         |
+      | a semicolon               | Linux.Sys.Users'; SELECT * FROM artifact_definitions() -- |
+      | braces                    | Linux.Sys.Users} {                   |
+      | non-ASCII text            | Linux.Sys.Users-ünï-日本' OR 1=1 --    |

@@ -7,6 +7,7 @@ Feature: Look at one client
   Background:
     Given an enrolled linux client
 
+  @arg:client_id
   Scenario: The details are Velociraptor's for that client
     When I ask for the client's details
     Then the server under test reports success
@@ -22,12 +23,23 @@ Feature: Look at one client
   Scenario Outline: A client id holding quotes or VQL shows no client
     When I ask for the details of client "<id>"
     Then the reply describes no enrolled client
+    And Velociraptor knows no client "<id>"
 
     Examples:
       | id                              |
       | C.0' OR 1=1 --                  |
       | ' OR client_id =~ '.' OR '      |
       | C.0", client_id="               |
+      | C.0' OR 1=1\n--                 |
+      | C.0\\' OR 1=1 --                |
+      | C.0'; SELECT * FROM clients() --|
+      | C.0} {                          |
+      | C.0ö-日本' OR 1=1 --              |
+
+  Scenario: The details carry the labels Velociraptor shows on the client
+    Given the client has the label "case-77"
+    When I ask for the client's details
+    Then the details carry the labels Velociraptor shows on the client
 
   @security
   Scenario: A client's details carry no key material

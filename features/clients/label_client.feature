@@ -7,6 +7,7 @@ Feature: Label a client
   Background:
     Given an enrolled linux client
 
+  @arg:client_id @arg:labels
   Scenario: A label I add is on the client in Velociraptor
     When I add the label "case-4711" to the client
     Then the server under test reports success
@@ -18,11 +19,23 @@ Feature: Label a client
     Then Velociraptor shows the client with the label "case-1"
     And Velociraptor shows the client with the label "case-2"
 
+  @arg:operation
   Scenario: Removing a label takes it off the client
     Given the client has the label "case-4711"
     When I remove the label "case-4711" from the client
     Then the server under test reports success
     And Velociraptor shows the client without the label "case-4711"
+
+  @arg:labels
+  Scenario: Every label I add in one go is on the client
+    When I add the labels "case-a" and "case-b" to the client
+    Then Velociraptor shows the client with the label "case-a"
+    And Velociraptor shows the client with the label "case-b"
+
+  Scenario: The labels the server says the client has are the ones Velociraptor shows
+    Given the client has the label "case-1"
+    When I add the label "case-2" to the client
+    Then the labels the server under test states for the client are the ones Velociraptor shows
 
   Scenario: Removing one label leaves the others
     Given the client has the label "keep-me"
@@ -50,3 +63,8 @@ Feature: Label a client
       | x', op='remove                 |
       | a' OR 1=1 --                   |
       | {SELECT * FROM clients()}      |
+      | x'\n-- a                       |
+      | x\\' OR 1=1 --                 |
+      | x'; SELECT * FROM clients() -- |
+      | x} {y                          |
+      | ünïcødé-日本-ö'                |

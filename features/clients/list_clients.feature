@@ -18,12 +18,14 @@ Feature: List and search the enrolled clients
     Then the client is among the clients listed
     And only clients with the client's hostname are listed
 
+  @arg:search
   Scenario: A search by label lists exactly the clients carrying it
     Given the client has the label "scope-a"
     And 2 more clients carry the label "scope-a"
     When I search for clients labelled "scope-a"
     Then the clients listed are the 3 Velociraptor finds labelled "scope-a"
 
+  @arg:limit
   Scenario: A limit caps how many clients a search lists
     Given the client has the label "scope-b"
     And 2 more clients carry the label "scope-b"
@@ -33,6 +35,11 @@ Feature: List and search the enrolled clients
   Scenario: A search that matches nothing lists no client
     When I search for clients matching "raptorspec-no-such-host"
     Then the server under test lists no client
+
+  Scenario: Each client listed carries the labels Velociraptor shows for it
+    Given the client has the label "scope-c"
+    When I search for clients labelled "scope-c"
+    Then each client listed carries the labels Velociraptor shows for it
 
   @security
   Scenario Outline: A client search holding quotes or VQL cannot widen the list
@@ -45,6 +52,20 @@ Feature: List and search the enrolled clients
       | x" OR TRUE OR "                     |
       | x') OR (1=1                         |
       | x'; SELECT * FROM clients() --      |
+
+  @security
+  Scenario Outline: A client search holding <shape> lists what Velociraptor finds for that text
+    When I search for clients matching "<search>"
+    Then the server under test reports success
+    And the clients listed are the ones Velociraptor finds for "<search>"
+
+    Examples:
+      | shape                          | search                          |
+      | a quote, a newline and --      | x' OR 1=1\n--                   |
+      | a backslash-escaped quote      | x\\' OR 1=1 --                  |
+      | a semicolon                    | x'; SELECT * FROM clients() --  |
+      | braces                         | {SELECT * FROM clients()}       |
+      | non-ASCII text                 | hôst-日本' OR 1=1 --              |
 
   @security
   Scenario: The list of clients carries no key material

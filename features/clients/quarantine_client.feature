@@ -19,11 +19,16 @@ Feature: Quarantine a client
   Background:
     Given an enrolled linux client that cannot apply a real quarantine
 
-  @tool:quarantine_client @os:linux
-  Scenario: Quarantining a linux client runs the linux quarantine on it
+  @tool:quarantine_client @os:linux @arg:client_id
+  Scenario: Quarantining a client asks it to apply the quarantine policy
     When I quarantine the client
     Then the server under test reports success
-    And Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client
+    And Velociraptor shows a new quarantine collection on the client that applies the policy
+
+  @tool:quarantine_client @os:linux
+  Scenario: Quarantining a linux client uses the linux quarantine
+    When I quarantine the client
+    Then Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client
     And Velociraptor shows no new collection of another OS's quarantine on the client
 
   @tool:quarantine_client @os:linux
@@ -31,13 +36,35 @@ Feature: Quarantine a client
     When I quarantine the client
     Then Velociraptor shows the client labelled Quarantine
 
+  @tool:quarantine_client @os:linux @arg:message
+  Scenario: The message I give goes with the quarantine
+    When I quarantine the client with the message "Call the SOC on 4711"
+    Then Velociraptor shows a new quarantine collection on the client with the message "Call the SOC on 4711"
+
   @tool:quarantine_client @os:linux
-  Scenario: Lifting a quarantine removes the policy and the Quarantine label
+  Scenario: The collection the server names for a quarantine is the one Velociraptor started
+    When I quarantine the client
+    Then every collection the server under test names is a new quarantine collection on the client in Velociraptor
+
+  @tool:quarantine_client @os:linux @arg:quarantine
+  Scenario: Lifting a quarantine asks the client to remove the policy
     Given the client is quarantined
     When I lift the quarantine from the client
     Then the server under test reports success
-    And Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client that removes the policy
-    And Velociraptor shows the client no longer labelled Quarantine
+    And Velociraptor shows a new quarantine collection on the client that removes the policy
+
+  @tool:quarantine_client @os:linux
+  Scenario: Lifting a quarantine from a linux client uses the linux quarantine
+    Given the client is quarantined
+    When I lift the quarantine from the client
+    Then Velociraptor shows a new collection of "Linux.Remediation.Quarantine" on the client
+    And Velociraptor shows no new collection of another OS's quarantine on the client
+
+  @tool:quarantine_client @os:linux
+  Scenario: Lifting a quarantine takes the Quarantine label off
+    Given the client is quarantined
+    When I lift the quarantine from the client
+    Then Velociraptor shows the client no longer labelled Quarantine
 
   @tool:quarantine_client @bad_input
   Scenario: Quarantining a client that does not exist is refused

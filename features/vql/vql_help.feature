@@ -9,10 +9,12 @@ Feature: Get help with VQL
     Then the server under test reports success
     And the help mentions "VQL"
 
+  @arg:topic
   Scenario Outline: Help on <topic> covers that topic
     When I ask for VQL help on "<topic>"
     Then the server under test reports success
     And the help mentions "<word>"
+    And the help differs from the help without a topic
 
     Examples:
       | topic     | word    |
