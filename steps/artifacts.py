@@ -55,7 +55,7 @@ def _(sut, ledger, client, flows_before, artifact):
 
 
 @when(parsers.parse('I collect "{artifact}" from the client with "{param}" set to "{value}"'), target_fixture="reply")
-def _(sut, ledger, client, artifact, param, value):
+def _(sut, ledger, client, flows_before, artifact, param, value):
     """Asks to collect the artifact from the scenario's client with one parameter set."""
     return _collect(sut, ledger, client.client_id, artifact, {param: value})
 
@@ -139,13 +139,13 @@ def _(sut, ledger, client, flows_before, first, second):
 
 @when(parsers.parse('I collect "{artifact}" from the client with a time limit of {seconds:d} seconds'),
       target_fixture="reply")
-def _(sut, ledger, client, artifact, seconds):
+def _(sut, ledger, client, flows_before, artifact, seconds):
     """Asks to collect the artifact from the scenario's client with a timeout (seconds)."""
     return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], timeout=seconds)
 
 
 @when(parsers.parse('I collect "{artifact}" from the client urgently'), target_fixture="reply")
-def _(sut, ledger, client, artifact):
+def _(sut, ledger, client, flows_before, artifact):
     """Asks to collect the artifact from the scenario's client as an urgent collection."""
     return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], urgent=True)
 
@@ -238,3 +238,14 @@ def _(reply, artifact_catalog):
             wrong[name] = {"stated": stated[1], "Velociraptor": truth}
     assert rows and not wrong, f"Listed with a type Velociraptor does not give: {wrong}" if rows else \
         f"Nothing listed: {said(reply)}"
+
+
+@then(parsers.parse('Velociraptor shows a collection of "{artifact}" started on the client'), target_fixture="collection")
+def _(oracle, client, flows_before, artifact):
+    """Exactly one collection of the artifact appeared on the client since the When (found in Velociraptor,
+    whatever the reply said); gives its flow id."""
+    new = quarantine.new_flows(oracle, client.client_id, flows_before)
+    found = [f for f in new if artifact in flows.artifacts(f)]
+    assert len(found) == 1, (f"Velociraptor shows {len(found)} new collection(s) of {artifact} on {client.client_id} "
+                             f"(expected 1); new collections: {quarantine.describe(new)}")
+    return flows.flow_id(found[0])

@@ -8,8 +8,7 @@ Feature: Collect an artifact from a client
   Scenario Outline: A collection of <artifact> finishes with well-formed rows
     Given an enrolled linux client
     When I collect "<artifact>" from the client
-    Then the server under test reports success
-    And Velociraptor shows the flow the server under test reported, collecting "<artifact>" on the client
+    Then Velociraptor shows a collection of "<artifact>" started on the client
     And the collection finishes within 90 seconds
     And each row Velociraptor holds for "<source>" matches the "<schema>" schema
 
@@ -23,7 +22,7 @@ Feature: Collect an artifact from a client
   Scenario: The parameters I give reach the collection
     Given an enrolled linux client
     When I collect "Linux.Sys.Pslist" from the client with "processRegex" set to "velociraptor"
-    Then Velociraptor shows the flow the server under test reported, collecting "Linux.Sys.Pslist" on the client
+    Then Velociraptor shows a collection of "Linux.Sys.Pslist" started on the client
     And Velociraptor shows the collection's request with "processRegex" set to "velociraptor"
     And the collection finishes within 90 seconds
     And every row Velociraptor holds for "Linux.Sys.Pslist" has a "Name" containing "velociraptor"
@@ -32,14 +31,14 @@ Feature: Collect an artifact from a client
   Scenario: A parameter holding quotes and VQL reaches the collection unchanged
     Given an enrolled linux client
     When I collect "Linux.Sys.Users" from the client with "PasswordFile" set to "/nonexistent/it's "odd" OR 1=1 --}"
-    Then Velociraptor shows the flow the server under test reported, collecting "Linux.Sys.Users" on the client
+    Then Velociraptor shows a collection of "Linux.Sys.Users" started on the client
     And Velociraptor shows the collection's request with "PasswordFile" set to "/nonexistent/it's "odd" OR 1=1 --}"
 
   @os:linux @security
   Scenario Outline: A parameter holding <shape> reaches the collection unchanged
     Given an enrolled linux client
     When I collect "Linux.Sys.Users" from the client with "PasswordFile" set to "<value>"
-    Then Velociraptor shows the flow the server under test reported, collecting "Linux.Sys.Users" on the client
+    Then Velociraptor shows a collection of "Linux.Sys.Users" started on the client
     And Velociraptor shows the collection's request with "PasswordFile" set to "<value>"
 
     Examples:
@@ -54,14 +53,14 @@ Feature: Collect an artifact from a client
   Scenario: Every artifact I collect in one go is in the collection's request
     Given an enrolled linux client
     When I collect "Generic.Client.Info" and "Linux.Sys.Users" from the client in one go
-    Then Velociraptor shows the flow the server under test reported, collecting "Generic.Client.Info" on the client
+    Then Velociraptor shows a collection of "Generic.Client.Info" started on the client
     And Velociraptor shows the collection's request naming exactly "Generic.Client.Info" and "Linux.Sys.Users"
 
   @os:linux
   Scenario: Every artifact I collect in one go brings its rows
     Given an enrolled linux client
     When I collect "Generic.Client.Info" and "Linux.Sys.Users" from the client in one go
-    Then Velociraptor shows the flow the server under test reported, collecting "Generic.Client.Info" on the client
+    Then Velociraptor shows a collection of "Generic.Client.Info" started on the client
     And the collection finishes within 90 seconds
     And Velociraptor holds rows for "Generic.Client.Info/BasicInformation" in the collection
     And Velociraptor holds rows for "Linux.Sys.Users" in the collection
@@ -70,15 +69,22 @@ Feature: Collect an artifact from a client
   Scenario: The time limit I give reaches the collection
     Given an enrolled linux client
     When I collect "Generic.Client.Info" from the client with a time limit of 123 seconds
-    Then Velociraptor shows the flow the server under test reported, collecting "Generic.Client.Info" on the client
+    Then Velociraptor shows a collection of "Generic.Client.Info" started on the client
     And Velociraptor shows the collection's request with a time limit of 123 seconds
 
   @os:linux @arg:urgent
   Scenario: An urgent collection is urgent in Velociraptor
     Given an enrolled linux client
     When I collect "Generic.Client.Info" from the client urgently
-    Then Velociraptor shows the flow the server under test reported, collecting "Generic.Client.Info" on the client
+    Then Velociraptor shows a collection of "Generic.Client.Info" started on the client
     And Velociraptor shows the collection's request marked urgent
+
+  @os:linux
+  Scenario: The collection the server reports is the one Velociraptor started
+    Given an enrolled linux client
+    When I collect "Generic.Client.Info" from the client
+    Then the server under test reports success
+    And Velociraptor shows the flow the server under test reported, collecting "Generic.Client.Info" on the client
 
   @os:linux
   Scenario: The collection the server reports names the artifacts Velociraptor collects

@@ -106,7 +106,7 @@ class Megaraptor(Profile):
             "its pre-check refuses 'SELEKT …' with 'VQL query must contain a SELECT statement', not naming the query",
         "run_vql::A query on a plugin that does not exist is reported":
             "VelociraptorClient.query drops the query log: an unknown plugin gives row_count 0, not an error",
-        "run_vql::Variables I pass reach the query":
+        "run_vql::A variable's text reaches the query exactly as I gave it":
             "env values are sent JSON-encoded (json.dumps): a string arrives wrapped in quotes",
         "run_vql::A variable holding quotes and VQL stays a value":
             "env values are sent JSON-encoded (json.dumps): a string arrives wrapped in quotes",
@@ -132,10 +132,60 @@ class Megaraptor(Profile):
         "modify_hunt::Archiving a hunt is claimed only when Velociraptor archived it":
             "sends hunt_update(state='ARCHIVED'), refused by Velociraptor ('Unexpected arg state'), and answers "
             "status success; Velociraptor 0.77 cannot archive at all, the hunt stays STOPPED",
-        "quarantine_client":
-            "collects Windows.Remediation.Quarantine whatever the client's OS (a linux client gets no "
-            "Linux.Remediation.Quarantine; lifting sends the same Windows artifact), adds no Quarantine label, "
-            "and answers 'initiated' for an unknown client",
+        # issue 10 (§2 one aspect per scenario, §7 hostile text), seen on the embedded lab 2026-11-29 (a089b23)
+        "quarantine_client::Quarantining a linux client uses the linux quarantine":
+            "collects Windows.Remediation.Quarantine whatever the client's OS: a linux client gets no "
+            "Linux.Remediation.Quarantine (tools/clients.py)",
+        "quarantine_client::Lifting a quarantine from a linux client uses the linux quarantine":
+            "lifting collects Windows.Remediation.Quarantine (RemovePolicy='Y') whatever the client's OS",
+        "quarantine_client::A client I quarantine is labelled Quarantine in Velociraptor":
+            "adds no Quarantine label: it only collects the quarantine artifact",
+        "quarantine_client::Lifting a quarantine takes the Quarantine label off":
+            "leaves the Quarantine label on: it only collects the quarantine artifact",
+        "quarantine_client::Quarantining a client that does not exist is refused":
+            "answers status 'initiated' for an unknown client: collect_client()'s error is in a log it drops",
+        "quarantine_client::A message holding <shape> goes with the quarantine unchanged::a quote, a newline and --":
+            "VQL injection: pastes the message into env=dict(MessageBox='<message>'); the quote breaks the query, "
+            "no collection starts, 'initiated' is claimed",
+        "quarantine_client::A message holding <shape> goes with the quarantine unchanged::a semicolon":
+            "VQL injection: pastes the message into env=dict(MessageBox='<message>'); the quote breaks the query, "
+            "no collection starts",
+        "quarantine_client::A message holding <shape> goes with the quarantine unchanged::non-ASCII text":
+            "VQL injection: pastes the message into env=dict(MessageBox='<message>'); the quote in ö' breaks the "
+            "query, no collection starts",
+        "quarantine_client::A message holding <shape> goes with the quarantine unchanged::a backslash-escaped quote":
+            "pastes the message into env=dict(MessageBox='<message>'): VQL reads \\' as a quote, so the message "
+            "arrives altered",
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged":
+            "puts parameters into the VQL as a JSON literal (spec={...}), a VQL syntax error that it drops: no flow starts",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "a quote, a newline and --":
+            "VQL injection: pastes the search into name =~ '<search>' (tools/artifacts.py); the quote closes it and "
+            "OR 1=1 lists all 440 artifacts",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::non-ASCII text":
+            "VQL injection: pastes the search into name =~ '<search>' (tools/artifacts.py); the quote closes it and "
+            "OR 1=1 lists all 440 artifacts",
+        "list_clients::A client search holding <shape> lists what Velociraptor finds for that text::"
+        "a quote, a newline and --":
+            "refuses any search holding ';' or '--' ('potentially unsafe characters') instead of passing it as a value",
+        "list_clients::A client search holding <shape> lists what Velociraptor finds for that text::"
+        "a backslash-escaped quote":
+            "refuses any search holding ';' or '--' ('potentially unsafe characters') instead of passing it as a value",
+        "list_clients::A client search holding <shape> lists what Velociraptor finds for that text::a semicolon":
+            "refuses any search holding ';' or '--' ('potentially unsafe characters') instead of passing it as a value",
+        "list_clients::A client search holding <shape> lists what Velociraptor finds for that text::non-ASCII text":
+            "refuses any search holding ';' or '--' ('potentially unsafe characters') instead of passing it as a value",
+        "label_client::A label holding quotes or VQL is stored exactly as given::x'\n-- a":
+            "VQL injection: pastes labels into labels=['<label>']; the quote breaks the query, no label is set",
+        "label_client::A label holding quotes or VQL is stored exactly as given::x\\' OR 1=1 --":
+            "pastes labels into labels=['<label>']: VQL reads \\' as a quote, so x\\' OR 1=1 -- is stored as "
+            "x' OR 1=1 --",
+        "label_client::A label holding quotes or VQL is stored exactly as given::x'; SELECT * FROM clients() --":
+            "VQL injection: pastes labels into labels=['<label>']; the quote breaks the query, no label is set",
+        "label_client::A label holding quotes or VQL is stored exactly as given::ünïcødé-日本-ö'":
+            "VQL injection: pastes labels into labels=['<label>']; the quote breaks the query, no label is set",
+        "run_vql::A variable holding <shape> stays a value":
+            "env values are sent JSON-encoded (json.dumps): a string arrives wrapped in quotes",
         "resource:velociraptor://hunts/{hunt_id}/results::The results page of a hunt that does not exist answers not found":
             "an unknown hunt's results page is an empty success ({\"count\": 0, \"results\": []}): the hunt_results()"
             " error is in a log the client drops",

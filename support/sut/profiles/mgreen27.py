@@ -28,6 +28,10 @@ from support.sut.profiles import Profile, ToolMap, lacks, reader, single_artifac
 
 NAME = "iflow-mcp-mgreen27-mcp-velociraptor"
 _ERRORS = re.compile(r"^(Failed to |Error |No results found)")
+_ISERROR = ("declared -> str but returns a dict on success: FastMCP reports the started collection as isError "
+            "(no flow id)")
+_PASTED = ("its parameters string is pasted into env=dict(…) of collect_client(): the quote breaks the query, "
+           "no flow starts")
 
 
 def _collect(kw: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +64,26 @@ class Mgreen27(Profile):
                                     reader(rows=True, flow=True, error_text=_ERRORS), note="needs artifact"),
     }
     known_defects: ClassVar[dict[str, str]] = {
-        "collect_artifact": "declared -> str but returns a dict on success: FastMCP reports the started collection as isError",
+        # collect_artifact, one aspect per scenario (issue 10 §2); seen on the embedded lab 2026-11-29
+        "collect_artifact::The collection the server reports is the one Velociraptor started":
+            _ISERROR,
+        "collect_artifact::The collection the server reports names the artifacts Velociraptor collects":
+            _ISERROR,
+        "collect_artifact::Collecting an artifact that does not exist is refused":
+            "VQL errors are dropped: an unknown artifact gives 'Failed to start collection: []', naming nothing",
+        "collect_artifact::Collecting from a client that does not exist is refused":
+            "VQL errors are dropped: an unknown client gives 'Failed to start collection: []', naming nothing",
+        "collect_artifact::A parameter holding quotes and VQL reaches the collection unchanged":
+            _PASTED,
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a quote, a newline and --":
+            _PASTED,
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a semicolon":
+            _PASTED,
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::non-ASCII text":
+            _PASTED,
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a backslash-escaped quote":
+            "its parameters string is pasted into env=dict(…) of collect_client(): VQL reads \\' as a quote, so "
+            "x\\' OR 1=1 -- reaches the collection as x' OR 1=1 --",
         "get_flow_results": "declared -> str but returns a list of rows: FastMCP reports the results as isError",
     }
 

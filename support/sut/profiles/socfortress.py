@@ -134,6 +134,23 @@ class Socfortress(Profile):
             "VQL errors are dropped: an unknown artifact gives 'Failed to start collection: []', naming nothing",
         "collect_artifact::Collecting from a client that does not exist is refused":
             "VQL errors are dropped: an unknown client gives 'Failed to start collection: []', naming nothing",
+        # issue 10 (§7 hostile text), seen on the embedded lab 2026-11-29
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a quote, a newline and --":
+            "parameters are pasted into VQL as k='v' without escaping: the quote breaks the query, no flow starts",
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a semicolon":
+            "parameters are pasted into VQL as k='v' without escaping: the quote breaks the query, no flow starts",
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::non-ASCII text":
+            "parameters are pasted into VQL as k='v' without escaping: the quote in ünï-日本-ö' breaks the query, "
+            "no flow starts",
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged::a backslash-escaped quote":
+            "parameters are pasted into VQL as k='v' without escaping: VQL reads \\' as a quote, so the value "
+            "x\\' OR 1=1 -- reaches the collection as x' OR 1=1 --",
+        "get_artifact::An artifact name holding <shape> finds no definition::a quote, a newline and --":
+            "FindArtifactDetailsTool pastes the name into WHERE name = '…': the quote closes it and OR 1=1 returns "
+            "the definition of ADX.Flows.Upload (VQL injection)",
+        "get_artifact::An artifact name holding <shape> finds no definition::non-ASCII text":
+            "FindArtifactDetailsTool pastes the name into WHERE name = '…': the quote closes it and OR 1=1 returns "
+            "the definition of ADX.Flows.Upload (VQL injection)",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None

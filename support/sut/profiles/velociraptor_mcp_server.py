@@ -138,6 +138,20 @@ class VelociraptorMcpServer(Profile):
             "VelociraptorClient.query reads only resp.Response, never resp.log: a VQL error comes back as no rows",
         "run_vql::A query on a plugin that does not exist is reported":
             "VelociraptorClient.query reads only resp.Response, never resp.log: a VQL error comes back as no rows",
+        # issue 10 (§7 hostile text), seen on the embedded lab 2026-11-29
+        "collect_artifact::A parameter holding <shape> reaches the collection unchanged":
+            "passes parameters=dict(…) to collect_client(), which has no such argument: no flow is started",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "a backslash-escaped quote":
+            "escapes ' by doubling it, but VQL reads \\' as an escaped quote, so the doubled quote closes the "
+            "string: VQL injection (Pslist\\' OR 1=1 -- lists all 440 artifacts)",
+        "list_clients::A client search holding <shape> lists what Velociraptor finds for that text::"
+        "a backslash-escaped quote":
+            "escapes ' by doubling it, but VQL reads \\' as an escaped quote, so the doubled quote closes the "
+            "string: VQL injection (x\\' OR 1=1 -- lists every client)",
+        "get_client_info::A client id holding quotes or VQL shows no client::C.0\\' OR 1=1 --":
+            "escapes ' by doubling it, but VQL reads \\' as an escaped quote, so the doubled quote closes the "
+            "string: VQL injection (C.0\\' OR 1=1 -- gives the enrolled client's details)",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
