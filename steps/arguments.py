@@ -6,6 +6,7 @@ elsewhere: its ``pytest_bdd_apply_tag`` runs before support.plugin's (both ``try
 pluggy calls the later-registered first) and handles only ``arg:`` tags, leaving every other
 tag to support.plugin; an ``@arg:`` naming no argument of any tool is marked as an unknown
 tag, which fails collection there with its file and line.
+(PYTEST_DONT_REWRITE: the checks carry their own messages.)
 """
 from __future__ import annotations
 

@@ -190,11 +190,15 @@ def linter_command() -> list[str]:
 
 def linter_config(tool_rows: Iterable[str]) -> dict[str, Any]:
     """tools/gherkin-lint/.gherkin-lintrc with ``allowed-tags`` narrowed to the tags the suite
-    knows: the flags, ``@os:…`` and ``@tool:<row>`` for each canonical tool/resource/prompt."""
+    knows: the flags, ``@os:…``, ``@tool:<row>`` for each canonical tool/resource/prompt and
+    ``@arg:<argument>`` for each argument a canonical tool takes (support/coverage.py)."""
     import json
 
     config = json.loads((LINTER_DIR / ".gherkin-lintrc").read_text())
-    config["allowed-tags"] = ["on", {"tags": [*FLAG_TAGS, *OS_TAGS, *(f"@tool:{row}" for row in tool_rows)]}]
+    from support.coverage import ALL_ARGUMENTS  # @arg:<argument> claims (support/coverage.py)
+
+    config["allowed-tags"] = ["on", {"tags": [*FLAG_TAGS, *OS_TAGS, *(f"@tool:{row}" for row in tool_rows),
+                                              *(f"@arg:{name}" for name in sorted(ALL_ARGUMENTS))]}]
     return config
 
 

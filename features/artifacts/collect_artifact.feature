@@ -42,12 +42,12 @@ Feature: Collect an artifact from a client
     And Velociraptor shows the collection's request with "PasswordFile" set to "<value>"
 
     Examples:
-      | shape                     | value                                   |
-      | a quote, a newline and -- | /nonexistent/x' OR 1=1\n--              |
-      | a backslash-escaped quote | /nonexistent/x\\' OR 1=1 --             |
+      | shape                     | value                                    |
+      | a quote, a newline and -- | /nonexistent/x' OR 1=1\n--               |
+      | a backslash-escaped quote | /nonexistent/x\\' OR 1=1 --              |
       | a semicolon               | /nonexistent/x'; SELECT * FROM info() -- |
-      | braces                    | /nonexistent/x} {y                      |
-      | non-ASCII text            | /nonexistent/ünï-日本-ö'                  |
+      | braces                    | /nonexistent/x} {y                       |
+      | non-ASCII text            | /nonexistent/ünï-日本-ö'                   |
 
   @os:linux @arg:artifacts
   Scenario: Every artifact I collect in one go is in the collection's request
@@ -115,12 +115,12 @@ Feature: Collect an artifact from a client
     And Velociraptor shows no new collection on the client
 
     Examples:
-      | shape                     | name                                    |
-      | a quote, a newline and -- | Generic.Client.Info' OR 1=1\n--         |
-      | a backslash-escaped quote | Generic.Client.Info\\' OR 1=1 --        |
+      | shape                     | name                                          |
+      | a quote, a newline and -- | Generic.Client.Info' OR 1=1\n--               |
+      | a backslash-escaped quote | Generic.Client.Info\\' OR 1=1 --              |
       | a semicolon               | Generic.Client.Info'; SELECT * FROM info() -- |
-      | braces                    | Generic.Client.Info} {                  |
-      | non-ASCII text            | Generic.Client.Info-ünï-日本'            |
+      | braces                    | Generic.Client.Info} {                        |
+      | non-ASCII text            | Generic.Client.Info-ünï-日本'                   |
 
   @bad_input
   Scenario: Collecting an artifact that does not exist is refused

@@ -11,10 +11,10 @@ Feature: Read an artifact's definition
     And the definition names the parameters Velociraptor defines for "<artifact>"
 
     Examples:
-      | artifact             |
-      | Linux.Sys.Users      |
-      | Linux.Sys.Pslist     |
-      | Generic.Client.VQL   |
+      | artifact           |
+      | Linux.Sys.Users    |
+      | Linux.Sys.Pslist   |
+      | Generic.Client.VQL |
 
   Scenario: The definition of an artifact with several sources names each source
     When I look up the artifact "Generic.Client.Info"
@@ -48,9 +48,9 @@ Feature: Read an artifact's definition
     And Velociraptor defines no artifact named "<name>"
 
     Examples:
-      | shape                     | name                                 |
-      | a quote, a newline and -- | Linux.Sys.Users' OR 1=1\n--          |
-      | a backslash-escaped quote | Linux.Sys.Users\\' OR 1=1 --         |
+      | shape                     | name                                                      |
+      | a quote, a newline and -- | Linux.Sys.Users' OR 1=1\n--                               |
+      | a backslash-escaped quote | Linux.Sys.Users\\' OR 1=1 --                              |
       | a semicolon               | Linux.Sys.Users'; SELECT * FROM artifact_definitions() -- |
-      | braces                    | Linux.Sys.Users} {                   |
-      | non-ASCII text            | Linux.Sys.Users-ünï-日本' OR 1=1 --    |
+      | braces                    | Linux.Sys.Users} {                                        |
+      | non-ASCII text            | Linux.Sys.Users-ünï-日本' OR 1=1 --                         |

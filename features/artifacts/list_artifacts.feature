@@ -52,9 +52,9 @@ Feature: Find artifacts to collect
     And the artifacts listed are the ones whose name or description in Velociraptor holds "<search>"
 
     Examples:
-      | shape                     | search                                     |
-      | a quote, a newline and -- | Pslist' OR 1=1\n--                         |
-      | a backslash-escaped quote | Pslist\\' OR 1=1 --                        |
+      | shape                     | search                                           |
+      | a quote, a newline and -- | Pslist' OR 1=1\n--                               |
+      | a backslash-escaped quote | Pslist\\' OR 1=1 --                              |
       | a semicolon               | Pslist'; SELECT * FROM artifact_definitions() -- |
-      | braces                    | Pslist} {                                  |
-      | non-ASCII text            | Pslist-ünï-日本' OR 1=1 --                   |
+      | braces                    | Pslist} {                                        |
+      | non-ASCII text            | Pslist-ünï-日本' OR 1=1 --                         |

@@ -26,15 +26,15 @@ Feature: Look at one client
     And Velociraptor knows no client "<id>"
 
     Examples:
-      | id                              |
-      | C.0' OR 1=1 --                  |
-      | ' OR client_id =~ '.' OR '      |
-      | C.0", client_id="               |
-      | C.0' OR 1=1\n--                 |
-      | C.0\\' OR 1=1 --                |
-      | C.0'; SELECT * FROM clients() --|
-      | C.0} {                          |
-      | C.0ö-日本' OR 1=1 --              |
+      | id                               |
+      | C.0' OR 1=1 --                   |
+      | ' OR client_id =~ '.' OR '       |
+      | C.0", client_id="                |
+      | C.0' OR 1=1\n--                  |
+      | C.0\\' OR 1=1 --                 |
+      | C.0'; SELECT * FROM clients() -- |
+      | C.0} {                           |
+      | C.0ö-日本' OR 1=1 --               |
 
   Scenario: The details carry the labels Velociraptor shows on the client
     Given the client has the label "case-77"

@@ -67,4 +67,4 @@ Feature: Label a client
       | x\\' OR 1=1 --                 |
       | x'; SELECT * FROM clients() -- |
       | x} {y                          |
-      | ünïcødé-日本-ö'                |
+      | ünïcødé-日本-ö'                  |

@@ -47,11 +47,11 @@ Feature: List and search the enrolled clients
     Then the server under test lists no client, or refuses the search
 
     Examples:
-      | search                              |
-      | x' OR 1=1 --                        |
-      | x" OR TRUE OR "                     |
-      | x') OR (1=1                         |
-      | x'; SELECT * FROM clients() --      |
+      | search                         |
+      | x' OR 1=1 --                   |
+      | x" OR TRUE OR "                |
+      | x') OR (1=1                    |
+      | x'; SELECT * FROM clients() -- |
 
   @security
   Scenario Outline: A client search holding <shape> lists what Velociraptor finds for that text
@@ -60,12 +60,12 @@ Feature: List and search the enrolled clients
     And the clients listed are the ones Velociraptor finds for "<search>"
 
     Examples:
-      | shape                          | search                          |
-      | a quote, a newline and --      | x' OR 1=1\n--                   |
-      | a backslash-escaped quote      | x\\' OR 1=1 --                  |
-      | a semicolon                    | x'; SELECT * FROM clients() --  |
-      | braces                         | {SELECT * FROM clients()}       |
-      | non-ASCII text                 | hôst-日本' OR 1=1 --              |
+      | shape                     | search                         |
+      | a quote, a newline and -- | x' OR 1=1\n--                  |
+      | a backslash-escaped quote | x\\' OR 1=1 --                 |
+      | a semicolon               | x'; SELECT * FROM clients() -- |
+      | braces                    | {SELECT * FROM clients()}      |
+      | non-ASCII text            | hôst-日本' OR 1=1 --             |
 
   @security
   Scenario: The list of clients carries no key material

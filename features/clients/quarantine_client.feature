@@ -47,12 +47,12 @@ Feature: Quarantine a client
     Then Velociraptor shows a new quarantine collection on the client with the message "<message>"
 
     Examples:
-      | shape                     | message                           |
-      | a quote, a newline and -- | Call the SOC' OR 1=1\n--          |
-      | a backslash-escaped quote | Call the SOC\\' OR 1=1 --         |
+      | shape                     | message                                |
+      | a quote, a newline and -- | Call the SOC' OR 1=1\n--               |
+      | a backslash-escaped quote | Call the SOC\\' OR 1=1 --              |
       | a semicolon               | Call the SOC'; SELECT * FROM info() -- |
-      | braces                    | Call the SOC} {                   |
-      | non-ASCII text            | Appelez le SOC, ünï-日本-ö'          |
+      | braces                    | Call the SOC} {                        |
+      | non-ASCII text            | Appelez le SOC, ünï-日本-ö'              |
 
   @tool:quarantine_client @os:linux
   Scenario: The collection the server names for a quarantine is the one Velociraptor started

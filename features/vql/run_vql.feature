@@ -70,9 +70,9 @@ Feature: Run VQL on the server
     Then its rows equal the rows Velociraptor returns for it
 
     Examples:
-      | shape                     | value                              |
-      | a quote, a newline and -- | x' OR 1=1\n--                      |
-      | a backslash-escaped quote | x\\' OR 1=1 --                     |
-      | a semicolon               | x'; SELECT * FROM clients() --     |
-      | braces                    | {SELECT * FROM clients()} }{       |
-      | non-ASCII text            | ünïcødé-日本-ö'                     |
+      | shape                     | value                          |
+      | a quote, a newline and -- | x' OR 1=1\n--                  |
+      | a backslash-escaped quote | x\\' OR 1=1 --                 |
+      | a semicolon               | x'; SELECT * FROM clients() -- |
+      | braces                    | {SELECT * FROM clients()} }{   |
+      | non-ASCII text            | ünïcødé-日本-ö'                  |
