@@ -122,3 +122,29 @@ def _(reply, sut, ledger):
     general = ledger.calling(sut, "vql_help")
     assert reply.ok and general.ok and str(reply.data).strip() != str(general.data).strip(), (
         f"The help on this topic is the help without a topic; topic: {said(reply, 200)}; none: {said(general, 200)}")
+
+
+# -- issue 10: the organisation a query runs in ------------------------------------------------
+
+
+@given("a second organisation in Velociraptor", target_fixture="organisation")
+def _(oracle, ledger, request):
+    """Makes a new organisation (the API user administers it); removed again at the scenario's end."""
+    org_id = oracle.create_org(ledger.name("org"))
+    request.addfinalizer(lambda: oracle.delete_org(org_id))
+    return org_id
+
+
+@when("I run the query in that organisation", target_fixture="reply")
+def _(sut, ledger, vql, organisation):
+    """Asks the server to run the scenario's query in the scenario's organisation."""
+    extra = {"env": vql["env"]} if vql["env"] else {}
+    return ledger.calling(sut, "run_vql", query=vql["query"], org_id=organisation, **extra)
+
+
+@then("its rows equal the rows Velociraptor returns for it in that organisation")
+def _(reply, oracle, vql, organisation):
+    """Velociraptor returns rows for the query in the organisation, and the reply's rows equal them."""
+    truth = oracle.query_in_org(vql["query"], organisation, vql["env"])
+    assert truth and reply.ok, f"Velociraptor returns {len(truth)} rows; the server under test answered {said(reply)}"
+    assert not (d := diff(reply.rows, truth, what=f"query: {vql['query']}  org: {organisation}")), d

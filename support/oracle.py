@@ -364,3 +364,39 @@ class Oracle:
                              {"RsName": name}) or {}
         sources = row.get("RsSources") or [None]
         return [f"{name}/{s}" if s else name for s in sources]
+
+    # -- organisations (issue 10 §1: run_vql's org_id; appended by the argument-coverage helper) ------
+    def create_org(self, name: str) -> str:
+        """Make a new organisation named ``name`` and give the API user (``whoami()``) the
+        administrator role in it; return its id. ORG_ADMIN is needed (org_create,
+        vql/server/orgs/create.go); without the grant the user may not query there
+        ("requires permission ANY_QUERY"). Raises VQLError when Velociraptor refuses."""
+        row = self.query_one("SELECT org_create(name=RsName) AS org FROM scope()", {"RsName": name}) or {}
+        org_id = (row.get("org") or {}).get("id")
+        if not org_id:
+            raise VQLError("org_create", [f"org_create(name={name!r}) returned {row!r}"])
+        self.query("SELECT user_grant(user=whoami(), roles=['administrator'], orgs=[RsOrg]) AS g FROM scope()",
+                   {"RsOrg": org_id})
+        return org_id
+
+    def delete_org(self, org_id: str) -> None:
+        """Remove an organisation and everything in it (``org_delete(really_do_it=TRUE)``)."""
+        self.query("SELECT org_delete(org=RsOrg, really_do_it=TRUE) AS d FROM scope()", {"RsOrg": org_id})
+
+    def query_in_org(self, vql: str, org_id: str, env: Mapping[str, Any] | None = None, *,
+                     timeout: float | None = None) -> list[dict[str, Any]]:
+        """Like :meth:`query`, run in the organisation ``org_id`` (VQLCollectorArgs.org_id);
+        VQLError when a log line reports an error."""
+        timeout = timeout or self.timeout
+        request = self._request(vql, env, timeout)
+        request.org_id = org_id
+        rows: list[dict[str, Any]] = []
+        errors: list[str] = []
+        for resp in self._stub.Query(request, timeout=timeout):
+            if resp.log and error_line(resp.log.strip()):
+                errors.append(resp.log.strip())
+            if resp.Response:
+                rows.extend(json.loads(resp.Response))
+        if errors:
+            raise VQLError(vql, errors)
+        return rows

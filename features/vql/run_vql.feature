@@ -37,6 +37,13 @@ Feature: Run VQL on the server
     When I run the query, keeping at most 10 of its rows
     Then it returns exactly the first 10 of the rows Velociraptor returns for it
 
+  @arg:org_id
+  Scenario: A query I run in another organisation runs there
+    Given a second organisation in Velociraptor
+    And the query "SELECT org().id AS org, org().name AS name FROM scope()"
+    When I run the query in that organisation
+    Then its rows equal the rows Velociraptor returns for it in that organisation
+
   @bad_input
   Scenario: Broken VQL is reported, not answered with nothing
     When I run the VQL "SELEKT * FROM nowhere()"
