@@ -69,16 +69,6 @@ def _(oracle, client, flows_before, artifact):
     assert found, f"No new collection of {artifact} on {client.client_id}; new collections: {quarantine.describe(new)}"
 
 
-@then(parsers.parse('Velociraptor shows a new collection of "{artifact}" on the client that removes the policy'))
-def _(oracle, client, flows_before, artifact):
-    """A collection of the artifact with RemovePolicy set appeared on the client since the When."""
-    found, new = _new_of(oracle, client, flows_before, artifact)
-    lifting = [f for f in found if quarantine.removes_policy(f, artifact)]
-    assert lifting, (f"No new collection of {artifact} with RemovePolicy set on {client.client_id}; new collections: "
-                     f"{quarantine.describe(new)}; their parameters: "
-                     f"{[quarantine.parameters_of(f, artifact) for f in found]}")
-
-
 @then("Velociraptor shows no new collection of another OS's quarantine on the client")
 def _(oracle, client, flows_before):
     """No collection of another OS's quarantine artifact appeared on the client."""

@@ -127,7 +127,7 @@ Feature: Collect an artifact from a client
     Given an enrolled linux client
     When I collect "Custom.Raptorspec.NoSuchArtifact" from the client
     Then the server under test reports an error that names "Custom.Raptorspec.NoSuchArtifact"
-    And Velociraptor shows no new collection on the client
+    And Velociraptor shows no flow started on the client
 
   @bad_input
   Scenario: Collecting from a client that does not exist is refused
