@@ -58,3 +58,5 @@ Feature: Find artifacts to collect
       | a semicolon               | Pslist'; SELECT * FROM artifact_definitions() -- |
       | braces                    | Pslist} {                                        |
       | non-ASCII text            | Pslist-ünï-日本' OR 1=1 --                         |
+      | a regex alternation       | Pslist\|Users                                    |
+      | an unclosed bracket       | Pslist(                                          |

@@ -159,6 +159,14 @@ class Megaraptor(Profile):
         "collect_artifact::A parameter holding <shape> reaches the collection unchanged":
             "puts parameters into the VQL as a JSON literal (spec={...}), a VQL syntax error that it drops: no flow starts",
         "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "a regex alternation":
+            "matches the search as a regular expression (name =~ '<search>', tools/artifacts.py): Pslist|Users also lists "
+            "artifacts that hold neither text",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "an unclosed bracket":
+            "matches the search as a regular expression (=~): Pslist( is a broken pattern, whose VQL error is "
+            "dropped: no artifact listed, though one holds that text",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
         "a quote, a newline and --":
             "VQL injection: pastes the search into name =~ '<search>' (tools/artifacts.py); the quote closes it and "
             "OR 1=1 lists all 440 artifacts",

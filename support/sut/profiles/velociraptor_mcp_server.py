@@ -142,6 +142,14 @@ class VelociraptorMcpServer(Profile):
         "collect_artifact::A parameter holding <shape> reaches the collection unchanged":
             "passes parameters=dict(…) to collect_client(), which has no such argument: no flow is started",
         "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "a regex alternation":
+            "matches the search as a regular expression (name =~ '<search>', mcp_server/tools/artifacts.py): Pslist|Users also lists "
+            "artifacts that hold neither text",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
+        "an unclosed bracket":
+            "matches the search as a regular expression (=~): Pslist( is a broken pattern, whose VQL error is "
+            "dropped: no artifact listed, though one holds that text",
+        "list_artifacts::An artifact search holding <shape> lists what Velociraptor holds for that text::"
         "a backslash-escaped quote":
             "escapes ' by doubling it, but VQL reads \\' as an escaped quote, so the doubled quote closes the "
             "string: VQL injection (Pslist\\' OR 1=1 -- lists all 440 artifacts)",
