@@ -4,19 +4,23 @@ Linux only (reads ``/proc``; ``man 5 proc`` documents every field used here). Us
 layer (:mod:`support.sut.session`) to make sure no process a server under test started
 outlives it, and by the lab and its tests for "is this pid / group still there".
 
-**How SUT descendants are found** (see :class:`Tracker`): a server may start helpers that
-leave its process group and session (``start_new_session=True``) and whose parent exits
-(a double fork), so neither the group, the session nor the parent link is enough on its
-own. The tracker combines four signals, each cheap:
+**How SUT descendants are found**: a server may start helpers that leave its process
+group and session (``start_new_session=True``) and whose parent exits (a double fork), so
+neither the group, the session nor the parent link is enough on its own. So a SUT is not
+started directly but under a tiny *supervisor* (``python procs.py supervise ARGV``, see
+:func:`supervise`) that makes itself a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``,
+``man 2 prctl``, Linux >= 3.4): every orphan among the SUT's descendants is re-parented to
+the supervisor instead of init, so **the process tree under the supervisor is exactly the
+SUT and everything it ever started and is still running**, whatever sessions, groups or
+environments they chose. The supervisor relays SIGTERM/SIGINT/SIGHUP to the SUT; when the
+SUT exits it kills what is left of its tree and exits with the SUT's code. The harness
+itself is not made a subreaper (the lab's orphans stay init's business).
 
-1. the process tree under the SUT's pid (``ppid`` links), sampled after every request and
-   at close, before anything is killed;
-2. the SUT's session and process group id (everything that did not call ``setsid``);
-3. an environment marker (``RAPTORSPEC_SUT_ID=<unique>``) given to the SUT and inherited by
-   every descendant that does not clear its environment, read from ``/proc/<pid>/environ``;
-4. the harness is a *child subreaper* (``prctl(PR_SET_CHILD_SUBREAPER)``, ``man 2 prctl``):
-   an orphaned descendant is re-parented to the harness instead of init, so it stays a
-   child of ours (and in the tree of signal 1 while its ancestors live).
+A :class:`Tracker` on the supervisor's pid is the harness's side: it samples the tree (plus
+the session and group ids, and optionally an environment marker) after every request and
+before anything is killed, so a helper is still known after a hard kill of the supervisor
+re-parented it to init; :meth:`Tracker.end` kills every tracked process and names those
+that survive.
 
 Each pid is remembered with its start time (``/proc/<pid>/stat`` field 22), so a recycled
 pid is never mistaken for (or killed as) a tracked process.
@@ -31,11 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from support.waits import WaitTimeout, wait_for
 
 __all__ = [
     "ProcInfo", "Tracker", "info", "all_procs", "pid_alive", "group_alive", "group_members",
     "descendants", "with_environ", "kill_group", "enable_subreaper", "is_subreaper", "describe",
+    "supervise", "supervised",
 ]
 
 PR_SET_CHILD_SUBREAPER = 36   # linux/prctl.h
@@ -161,6 +165,8 @@ def kill_group(pgid: int, timeout: float = 5.0) -> bool:
     except (ProcessLookupError, PermissionError):
         pass
 
+    from support.waits import WaitTimeout, wait_for
+
     def gone() -> tuple[bool, str]:
         _reap(pgid)
         return (not group_alive(pgid), f"process group {pgid} still has members")
@@ -254,6 +260,8 @@ class Tracker:
         Samples once more first. Returns descriptions (:func:`describe`) of the processes
         still running after ``timeout`` seconds: empty when the tree is gone.
         """
+        from support.waits import WaitTimeout, wait_for
+
         self.sample()
         for pid in self.alive():
             try:
@@ -272,3 +280,81 @@ class Tracker:
         except WaitTimeout:
             pass
         return [describe(pid) for pid in self.alive()]
+
+
+# ------------------------------------------------------------------------------------------
+# the supervisor (runs as a script: no imports from the suite, stdlib only)
+
+
+def supervised(argv: list[str], python: str | None = None) -> list[str]:
+    """The command line that runs ``argv`` under :func:`supervise` (``python -I -S procs.py``)."""
+    import sys
+
+    return [python or sys.executable, "-I", "-S", os.path.abspath(__file__), "supervise", "--", *argv]
+
+
+SERVER_PID_MARK = "[raptorspec] server pid "
+CANNOT_START_MARK = "[raptorspec] cannot start "
+
+
+def supervise(argv: list[str]) -> int:
+    """Run ``argv`` as our child with our stdin/stdout/stderr; end its whole tree when it exits.
+
+    Returns the child's exit code (``128 + N`` when killed by signal N; 127 when it cannot be
+    started, with the OS's reason on stderr). Writes ``[raptorspec] server pid N`` on stderr.
+    """
+    import subprocess
+    import sys
+
+    subreaper = enable_subreaper()
+    try:
+        child = subprocess.Popen(argv)
+    except OSError as exc:
+        sys.stderr.write(f"{CANNOT_START_MARK}{argv[0]!r}: {exc}\n")
+        return 127
+    sys.stderr.write(f"{SERVER_PID_MARK}{child.pid}{'' if subreaper else ' (no subreaper)'}\n")
+    sys.stderr.flush()
+    # the pipes are the server's: do not hold them open after it is gone
+    for fd in (0, 1):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    def relay(signum: int, _frame: object) -> None:
+        try:
+            child.send_signal(signum)
+        except OSError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, relay)
+    code = child.wait()
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])   # so sigtimedwait below collects it
+    # what the server left behind: our descendants (orphans were re-parented to us)
+    for _ in range(100):
+        left = [p.pid for p in descendants(os.getpid()) if p.running]
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        while True:   # reap every child of ours that has exited
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+        if not left and not [p for p in descendants(os.getpid())]:
+            break
+        signal.sigtimedwait([signal.SIGCHLD], 0.05)   # bounded: 100 x 50 ms at most
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) > 3 and sys.argv[1] == "supervise" and sys.argv[2] == "--":
+        sys.exit(supervise(sys.argv[3:]))
+    sys.exit("usage: procs.py supervise -- ARGV...")
