@@ -324,6 +324,9 @@ class SutSession:
         if code is not None:
             return f"SUT {self.name} exited with code {code}"
         if self._eof:
+            code = self._await_exit(2.0)   # stdout ends a moment before the exit is seen
+            if code is not None:
+                return f"SUT {self.name} exited with code {code}"
             return f"SUT {self.name} closed its {'connection' if self.url else 'stdout'}"
         if not self._thread.is_alive():
             return f"SUT {self.name}: its session thread ended"
@@ -780,11 +783,10 @@ class SutSession:
         if self._proc is None and isinstance(exc, OSError):
             self._dead = f"could not be started: {exc}"
             return SutCrashed(self._describe(f"could not be started: {exc}"))
-        try:
-            code = wait_for(lambda: (self._exit_code() is not None, self._exit_code()),
-                            f"SUT {self.name} to exit", timeout=3.0, interval=0.05)
+        code = self._await_exit(3.0)
+        if code is not None:
             how = f"exited with code {code}" + (f" (128 + signal {code - 128})" if code > 128 else "")
-        except WaitTimeout:
+        else:
             how = f"broke the connection ({type(exc).__name__}: {exc})"
         self._dead = how
         return SutCrashed(self._describe(f"the server {how} during {what}"))
@@ -803,6 +805,16 @@ class SutSession:
             "error": error,
             "seconds": round(seconds, 3),
         }))
+
+    def _await_exit(self, timeout: float) -> int | None:
+        """The exit code, waiting up to ``timeout`` seconds for it (None: still running, or HTTP)."""
+        if self._proc is None:
+            return None
+        try:
+            return wait_for(lambda: (self._exit_code() is not None, self._exit_code()),
+                            f"SUT {self.name} to exit", timeout=timeout, interval=0.02)
+        except WaitTimeout:
+            return None
 
     def _exit_code(self) -> int | None:
         """The SUT's exit code as its supervisor reports it (128+N: killed by signal N)."""

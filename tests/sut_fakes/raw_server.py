@@ -11,6 +11,7 @@ is one way a server misbehaves on the wire, which the SDK-built fake cannot do:
 - ``trickle {kib, seconds}``: write a ``kib`` KiB reply spread over ``seconds`` (bytes keep
   arriving, the line ends late).
 - ``no_newline {mib}``: write ``mib`` MiB on stdout without a newline, then wait forever.
+- ``exit_later {delay, code}``: reply, then exit with ``code`` ``delay`` seconds later.
 - ``spawn_escapee {double_fork}``: start ``sleep 600`` in a new session
   (``start_new_session=True``; with ``double_fork`` through an intermediate that exits at
   once, so its parent is no longer the server) and reply with its pid.
@@ -39,7 +40,7 @@ def reply(rid, text: str) -> None:
     send({"jsonrpc": "2.0", "id": rid, "result": {"content": [{"type": "text", "text": text}], "isError": False}})
 
 
-TOOLS = ["echo", "late_garbage", "big", "trickle", "no_newline", "spawn_escapee"]
+TOOLS = ["echo", "late_garbage", "big", "trickle", "no_newline", "spawn_escapee", "exit_later"]
 
 
 def spawn_escapee(double_fork: bool) -> int:
@@ -94,6 +95,16 @@ def call(rid, name: str, args: dict) -> None:
             OUT.flush()
         while True:
             time.sleep(3600)
+    elif name == "exit_later":
+        reply(rid, "ok")
+        delay, code = float(args.get("delay", 1.0)), int(args.get("code", 3))
+
+        def later() -> None:
+            time.sleep(delay)
+            sys.stderr.write(f"raw: exiting with {code} after {delay}s\n")
+            sys.stderr.flush()
+            os._exit(code)
+        threading.Thread(target=later, daemon=True).start()
     elif name == "spawn_escapee":
         reply(rid, str(spawn_escapee(bool(args.get("double_fork")))))
     else:
