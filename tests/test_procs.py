@@ -53,9 +53,12 @@ def test_info_and_liveness_of_a_child_and_a_zombie(started):
 def test_kill_group_ends_every_member(started):
     leader = subprocess.Popen(["sh", "-c", "sleep 600 & sleep 600 & wait"], start_new_session=True)
     started.append(leader.pid)
-    wait_for(lambda: (len(procs.group_members(leader.pid)) == 3, procs.group_members(leader.pid)),
-             "three members", timeout=10, interval=0.05)
-    assert {p.comm for p in procs.descendants(leader.pid)} == {"sleep"}
+    def two_sleeps() -> tuple[bool, list]:
+        below = procs.descendants(leader.pid)
+        return ([p.comm for p in below] == ["sleep", "sleep"], below)   # forked shells exec sleep
+
+    wait_for(two_sleeps, "two sleeping children", timeout=10, interval=0.05)
+    assert len(procs.group_members(leader.pid)) == 3
     assert procs.kill_group(leader.pid)
     assert procs.group_members(leader.pid) == []
 
