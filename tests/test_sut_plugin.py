@@ -53,6 +53,10 @@ def _(sut_sessions, sut_name):
     session = sut_sessions.sessions[sut_name]
     wait_for(lambda: (session.alive() is not None, session.alive()), "the SUT to exit", timeout=30, interval=0.1)
 
+@when(parsers.parse("the SUT sends a reply of {mib:d} MiB"))
+def _(sut, mib):
+    sut.session.call_tool("big", {"mib": mib})
+
 @when("the SUT starts a helper in its own session")
 def _(sut):
     pid = sut.session.call_tool("spawn_escapee", {"double_fork": True})["texts"][0]
@@ -144,3 +148,35 @@ def test_a_helper_in_its_own_session_does_not_outlive_the_run(pytester):
         if procs.pid_alive(helper):
             import os
             os.kill(helper, 9)
+
+
+BIG = """\
+Feature: Big replies
+  Scenario: A reply over the cap
+    When the SUT sends a reply of 2 MiB
+
+  Scenario: A small one afterwards
+    When I echo "small"
+"""
+
+
+def test_sut_max_reply_caps_one_message(pytester):
+    result = _run(pytester, BIG, "--sut-max-reply=1MiB")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "SutReplyTooLarge" in out and "longer than the cap of 1 MiB (--sut-max-reply)" in out, out
+    assert "FAILED test_spec.py::test_a_reply_over_the_cap" in out
+
+
+@pytest.mark.parametrize("text, size", [("1048576", 1 << 20), ("256MiB", 256 << 20), ("64k", 64 << 10),
+                                        ("1.5GiB", 3 << 29)])
+def test_max_reply_sizes(text, size):
+    from support.sut.plugin import _byte_size
+    assert _byte_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "MiB", "-1", "12 parsecs"])
+def test_max_reply_rejects_nonsense(text):
+    from support.sut.plugin import _byte_size
+    with pytest.raises(ValueError):
+        _byte_size(text)

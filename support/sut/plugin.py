@@ -1,7 +1,7 @@
 """pytest plugin: every scenario runs once per server under test (SUT).
 
 - Options ``--sut`` (repeatable), ``--sut-command``, ``--sut-url``, ``--sut-profile``,
-  ``--sut-timeout``, ``--sut-max-reply``; which SUTs a run uses, and the default, are
+  ``--sut-timeout``, ``--sut-max-reply``, ``--sut-drain``; which SUTs a run uses, and the default, are
   described in :mod:`support.sut.registry`. ``--sut-url URL`` is ``--sut-command``'s twin:
   it says how to *reach* the server (Streamable HTTP at URL instead of a process on stdio),
   never what it is; the profile (the tool mapping) is chosen exactly as with
@@ -19,7 +19,7 @@
   SUT name go to ``user_properties``.
 - **A SUT's failure is charged to the scenario during which it happened**: at the end of
   each scenario's steps, :meth:`SutSession.check_quiet` waits until a short drain
-  (``DEFAULT_DRAIN``, 0.5 s after the last reply) has passed and fails *that* scenario if the
+  (``--sut-drain``, default 0.5 s after the last reply) has passed and fails *that* scenario if the
   SUT wrote non-protocol output after a correct reply or died. A session whose failure was
   already charged is restarted for the next scenario (the transcript says so). A session
   found dead *before* a scenario uses it, with nothing charged (it died between two
@@ -43,7 +43,7 @@ from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
 from support.sut.profiles import NoCommand, Profile
 from support.sut.registry import SutConfigError, get_profile, resolve_suts, sut_command
-from support.sut.session import DEFAULT_MAX_REPLY, SutProtocolError, SutSession
+from support.sut.session import DEFAULT_DRAIN, DEFAULT_MAX_REPLY, SutProtocolError, SutSession
 
 _SUTS_KEY = pytest.StashKey[list[str]]()
 _START_FAILURES_LIMIT = 2
@@ -83,6 +83,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sut-max-reply", type=_byte_size, default=DEFAULT_MAX_REPLY, metavar="BYTES",
         help="longest MCP message a SUT may send (default 256MiB; suffixes KiB, MiB, GiB). A longer "
              "one fails the step at once, saying so.",
+    )
+    group.addoption(
+        "--sut-drain", type=float, default=DEFAULT_DRAIN, metavar="SECONDS",
+        help="at each scenario's end, how long after the SUT's last reply to wait for late "
+             f"non-protocol output before the scenario is declared clean (default {DEFAULT_DRAIN:g}).",
     )
     group.addoption(
         "--sut-timeout", type=float, default=60.0, metavar="SECONDS",
@@ -237,8 +242,9 @@ class SutSessions:
             session.reported = True   # charged here; the next scenario restarts it
             pytest.fail(
                 f"{session._describe(f'was found dead before this scenario used it: {why}')}\n"
-                f"It passed the end-of-scenario check of the last scenario that used it "
-                f"({previous or 'none'}), so it died between scenarios. It is restarted for the next one.",
+                f"It passed the end-of-scenario check ({session.drain:g}s after its last reply) of the last "
+                f"scenario that used it ({previous or 'none'}), so this happened between scenarios. "
+                f"It is restarted for the next one.",
                 pytrace=False)
         if why is not None or not session.starts:
             try:
@@ -255,11 +261,13 @@ class SutSessions:
     def _create(self, name: str, lab: Any) -> SutSession:
         timeout = float(self.config.getoption("sut_timeout") or 60.0)
         max_reply = int(self.config.getoption("sut_max_reply", None) or DEFAULT_MAX_REPLY)
+        drain = self.config.getoption("sut_drain", None)
+        drain = DEFAULT_DRAIN if drain is None else float(drain)
         workdir = Path(lab.dir) / "suts" / name
         url = self.url_for(name)
         if url:
             return SutSession(name, [], {}, workdir, url=url, start_timeout=max(60.0, timeout),
-                              call_timeout=timeout, max_reply=max_reply)
+                              call_timeout=timeout, max_reply=max_reply, drain=drain)
         profile = get_profile(name)
         command = self.command_for(name)
         venv = None
@@ -273,8 +281,8 @@ class SutSessions:
             argv, env = profile.command(venv, Path(lab.api_config), command)
         except NoCommand as exc:
             pytest.fail(str(exc), pytrace=False)
-        return SutSession(name, argv, env, workdir,
-                          start_timeout=max(60.0, timeout), call_timeout=timeout, max_reply=max_reply)
+        return SutSession(name, argv, env, workdir, start_timeout=max(60.0, timeout), call_timeout=timeout,
+                          max_reply=max_reply, drain=drain)
 
     def close_all(self) -> list[SutError]:
         """Check each session one last time, end it and all it started; return what went wrong.

@@ -597,6 +597,14 @@ class SutSession:
         try:
             message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
         except ValueError:
+            message = None
+            if not _is_utf8(line):   # as lenient as the SDK's errors="replace"
+                try:
+                    message = types.jsonrpc_message_adapter.validate_json(
+                        line.decode("utf-8", "replace"), by_name=False)
+                except ValueError:
+                    message = None
+        if message is None:
             self._note_garbage(line[:_QUOTE].decode("utf-8", "replace")
                                + (f" … ({_size(len(line))})" if len(line) > _QUOTE else ""))
             return True
@@ -858,6 +866,14 @@ def _content_text(content: Any) -> str:
     if hasattr(content, "model_dump_json"):
         return content.model_dump_json(by_alias=True, exclude_none=True)
     return str(content)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _short(text: str, limit: int = 800) -> str:
