@@ -692,9 +692,7 @@ class SutSession:
             done, _ = await asyncio.wait({call, fault}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             fault.cancel()
-        if call in done and not call.cancelled() and call.exception() is None and not self._too_large:
-            return call.result()   # a complete reply that came before the fault is still good
-        if self._garbage or self._too_large:
+        if self._garbage or self._too_large:   # noted before any later message was delivered
             call.cancel()
             raise _Garbage()
         if call not in done:
