@@ -420,6 +420,7 @@ _SESSION_OF_ITEM = pytest.StashKey[SutSession]()
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     """Charge the scenario with what its SUT did up to a short drain after its last reply."""
+    __tracebackhide__ = True
     try:
         result = yield
     except BaseException:

@@ -342,6 +342,7 @@ class SutSession:
         :class:`SutCrashed` when the SUT exited. Does nothing when the session is not running
         or its failure was already raised to a caller (:attr:`reported`).
         """
+        __tracebackhide__ = True   # the failure is the SUT's, not a line of ours
         with self._lock:
             if self._thread is None or self.reported:
                 return
@@ -351,7 +352,7 @@ class SutSession:
                 self._noise.wait(remaining)
             if self._garbage or self._too_large:
                 self.reported = True
-                raise self._stream_error("the end of the scenario (after its last reply)")
+                raise self._stream_error("after its last reply in this scenario")
             why = self.alive()
             if why:
                 self.reported = True
