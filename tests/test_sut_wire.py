@@ -169,3 +169,32 @@ def test_a_process_that_cannot_be_ended_is_named(tmp_path: Path, monkeypatch):
         if procs.pid_alive(helper):
             import os
             os.kill(helper, 9)
+
+
+def test_the_run_end_reports_escaped_processes_and_late_faults(tmp_path: Path, monkeypatch):
+    """SutSessions.close_all (the sut_sessions fixture's teardown) returns what must fail the run."""
+    from support.sut.plugin import SutSessions
+
+    sessions = SutSessions(config=None, cache_dir=tmp_path)   # close_all needs neither
+    stuck, noisy = _raw(tmp_path / "a"), _raw(tmp_path / "b")
+    sessions.sessions = {"stuck": stuck.start(), "noisy": noisy.start()}
+    helper = int(stuck.call_tool("spawn_escapee", {})["texts"][0])
+    import os
+    os.kill(stuck.pgid, 9)
+    wait_for(lambda: (procs.info(helper).ppid != stuck.pgid, procs.info(helper)), "the helper orphaned",
+             timeout=5, interval=0.02)
+    noisy.call_tool("late_garbage", {"delay": 0.0, "line": "bye from stdout"})
+    wait_for(lambda: (noisy.alive() is not None, noisy.alive()), "the late line", timeout=5, interval=0.02)
+    real_kill = procs.os.kill
+    monkeypatch.setattr(procs.os, "kill", lambda pid, sig: None if pid == helper else real_kill(pid, sig))
+    try:
+        problems = sessions.close_all()
+        kinds = {type(p).__name__: str(p) for p in problems}
+        assert set(kinds) == {"SutLeftProcesses", "SutStreamError", "SutCrashed"}, kinds
+        assert f"pid {helper}" in kinds["SutLeftProcesses"] and "bye from stdout" in kinds["SutStreamError"]
+        assert "found at the end of the run" in kinds["SutCrashed"] and "exited with code 137" in kinds["SutCrashed"]
+        assert sessions.close_all() == []   # idempotent, reported once
+    finally:
+        monkeypatch.undo()
+        if procs.pid_alive(helper):
+            os.kill(helper, 9)

@@ -294,7 +294,7 @@ class SutSessions:
         problems: list[SutError] = []
         for session in self.sessions.values():
             try:
-                session.check_quiet(drain=0)
+                session.check_quiet(drain=0, when="the run (after the last scenario that used it)")
             except SutError as exc:
                 problems.append(exc)
             session.close()

@@ -332,7 +332,7 @@ class SutSession:
             return f"SUT {self.name}: its session thread ended"
         return None
 
-    def check_quiet(self, drain: float | None = None) -> None:
+    def check_quiet(self, drain: float | None = None, when: str = "this scenario") -> None:
         """End-of-scenario check: raise if the SUT broke the protocol or died since its last reply.
 
         Waits until ``drain`` seconds (default :attr:`drain`) have passed since the last
@@ -340,7 +340,8 @@ class SutSession:
         sooner. Raises :class:`SutStreamError` quoting late non-protocol output (e.g. a
         ``[WebSocket] Closed`` logged on stdout after a correct reply), or
         :class:`SutCrashed` when the SUT exited. Does nothing when the session is not running
-        or its failure was already raised to a caller (:attr:`reported`).
+        or its failure was already raised to a caller (:attr:`reported`). ``when`` names the
+        period in messages ("this scenario", "the run").
         """
         __tracebackhide__ = True   # the failure is the SUT's, not a line of ours
         with self._lock:
@@ -352,11 +353,11 @@ class SutSession:
                 self._noise.wait(remaining)
             if self._garbage or self._too_large:
                 self.reported = True
-                raise self._stream_error("after its last reply in this scenario")
+                raise self._stream_error(f"after its last reply in {when}")
             why = self.alive()
             if why:
                 self.reported = True
-                raise SutCrashed(self._describe(f"found at the end of the scenario: {why}"))
+                raise SutCrashed(self._describe(f"found at the end of {when}: {why}"))
 
     @property
     def pgid(self) -> int | None:
