@@ -163,3 +163,6 @@ def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):
     both = pytester.runpytest(f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-url={http_fake.url}",
                               "--sut-command=python x.py")
     assert both.ret != 0 and "--sut-url and --sut-command" in both.stderr.str()
+    nowhere = pytester.runpytest("--sut=velociraptor-mcp-server", "--sut=iflow-mcp-mgreen27-mcp-velociraptor",
+                                 f"--sut-url={http_fake.url}")
+    assert nowhere.ret != 0 and "would reach none of" in nowhere.stderr.str()

@@ -113,9 +113,14 @@ def _byte_size(text: str) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tool(name): the canonical MCP tool a scenario exercises")
     try:
-        config.stash[_SUTS_KEY] = resolve_suts(config)
+        suts = config.stash[_SUTS_KEY] = resolve_suts(config)
     except SutConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    url = config.getoption("sut_url", None)
+    if url and not any(not get_profile(n).installable for n in suts) and len(suts) != 1:
+        raise pytest.UsageError(
+            f"--sut-url {url} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
+            f"does not install, or to a lone --sut NAME")
 
 
 def _suts(config: pytest.Config) -> list[str]:

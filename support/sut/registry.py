@@ -11,6 +11,10 @@ Options (added by :mod:`support.sut.plugin`):
   of its venv); with ``--sut-profile path/to/profile.py`` any other stdio MCP server, mapped
   by that file's ``PROFILE``. Given with one PyPI ``--sut`` only, it replaces the suite's own
   install of that server (to test your checkout of it).
+- ``--sut-url URL``: ``--sut-command``'s twin, by the same rules: the server is reached over
+  Streamable HTTP at URL instead of started on stdio. ``--sut NAME --sut-url URL`` is NAME's
+  profile at URL; ``--sut-profile PATH --sut-url URL`` that profile; ``--sut-url`` alone
+  megaraptor's. Not together with ``--sut-command``.
 
 **Default, when no --sut is given: the three PyPI SUTs** (velociraptor-mcp-server,
 iflow-mcp-mgreen27-mcp-velociraptor, iflow-mcp-socfortress-velociraptor-mcp-server), so a
