@@ -11,6 +11,10 @@ Options (added by :mod:`support.sut.plugin`):
   of its venv); with ``--sut-profile path/to/profile.py`` any other stdio MCP server, mapped
   by that file's ``PROFILE``. Given with one PyPI ``--sut`` only, it replaces the suite's own
   install of that server (to test your checkout of it).
+- ``--sut-url URL``: ``--sut-command``'s twin, by the same rules: the server is reached over
+  Streamable HTTP at URL instead of started on stdio. ``--sut NAME --sut-url URL`` is NAME's
+  profile at URL; ``--sut-profile PATH --sut-url URL`` that profile; ``--sut-url`` alone
+  megaraptor's. Not together with ``--sut-command``.
 
 **Default, when no --sut is given: the reference server and the three PyPI SUTs**
 (reference, velociraptor-mcp-server, iflow-mcp-mgreen27-mcp-velociraptor,
@@ -95,10 +99,14 @@ def resolve_suts(config: Any) -> list[str]:
     asked: list[str] = [n for item in (_opt(config, "sut") or []) for n in item.split(",") if n.strip()]
     asked = [n.strip() for n in asked]
     command = _opt(config, "sut_command")
+    url = _opt(config, "sut_url")
+    if url and command:
+        raise SutConfigError("--sut-url and --sut-command both say how to reach the SUT; give one of them")
+    command = command or url   # --sut-url selects SUTs exactly like --sut-command
     profile_file = _opt(config, "sut_profile")
     custom = load_profile_file(profile_file).name if profile_file else None
     if custom and not command:
-        raise SutConfigError(f"--sut-profile {profile_file} needs --sut-command (how to start that server)")
+        raise SutConfigError(f"--sut-profile {profile_file} needs --sut-command or --sut-url (how to reach that server)")
 
     if not asked:
         if command:
@@ -115,7 +123,7 @@ def resolve_suts(config: Any) -> list[str]:
         profile = get_profile(name)
         if needs_command(profile) and not command:
             raise SutConfigError(
-                f"SUT {name} is not installed by the suite: add --sut-command, e.g. "
+                f"SUT {name} is not installed by the suite: add --sut-command (or --sut-url), e.g. "
                 f'--sut {name} --sut-command "python -m megaraptor_mcp"'
             )
         names.append(name)
