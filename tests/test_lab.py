@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -327,6 +328,27 @@ def test_the_suite_stops_at_session_start_on_an_expired_external_cert(pytester, 
                                            "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*Lab certificates need renewal*", "*EXPIRED*", "*Hint:*"])
     assert result.ret != 0
+
+
+@pytest.mark.lab
+def test_a_session_whose_lab_cannot_start_stops_and_names_the_kept_lab_dir(pytester, velociraptor_binary, tmp_path):
+    """Through the `lab` fixture, as a user sees it: the settings fixtures are overridden in the
+    user's conftest (here the binary and the lab's base), the session stops with the cause and
+    the absolute path of the kept lab directory, and no lab process is left."""
+    broken = _wrapper(tmp_path, velociraptor_binary,
+                      'for a in "$@"; do [ "$a" = frontend ] && { echo "boom: frontend refused"; exit 7; }; done')
+    pytester.makeconftest(
+        "import pytest\nfrom pathlib import Path\n"
+        f"@pytest.fixture(scope='session')\ndef velociraptor_binary():\n    return Path({str(broken)!r})\n")
+    pytester.makepyfile(test_x="def test_x(lab):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "support.plugin", "-p", "no:cacheprovider",
+                                           f"--basetemp={tmp_path / 'inner'}")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 3, out[-3000:]
+    assert "the embedded lab did not start" in out and "boom: frontend refused" in out, out[-3000:]
+    kept = [Path(w) for line in out.splitlines() if "kept for inspection" in line for w in line.split() if w.startswith("/")]
+    assert kept and kept[0].is_absolute() and (kept[0] / "frontend.log").is_file(), out[-3000:]
+    shutil.rmtree(kept[0])
 
 
 def test_docker_mode_without_docker_says_how_to_enable_it(monkeypatch, tmp_path):

@@ -3,21 +3,16 @@
 Every setting is a small session fixture that a conftest of yours can override
 (pytest-docker style); the options only fill their defaults:
 
-==============================  ======================  ==========================================
-fixture                         option                  meaning
-==============================  ======================  ==========================================
-``lab_mode``                    ``--lab``               "embedded" (default), "docker", "external"
-``lab_api_config``              ``--api-config``        api_client.yaml of an external lab (a Path)
-``lab_clients``                 ``--clients``           clients an embedded lab starts (docker: 1)
-``keep_lab``                    ``--keep-lab``          keep the lab directory after the run
-``cert_min_days``               ``--cert-min-days``     fail at start when a cert expires sooner
-``velociraptor_binary``         (RAPTORSPEC_VELOCIRAPTOR)  the server build (cached, or built once)
-``docker_compose_file``         -                       docker-compose.test.yml
-``docker_compose_command``      -                       ``docker-compose`` (Debian) or ``docker compose``
-``docker_compose_project_name`` -                       ``raptorspec<run id>``
-``docker_setup``                -                       ``["up --build -d"]`` (compose 1.29: no --wait)
-``docker_cleanup``              -                       ``["down -v"]``
-==============================  ======================  ==========================================
+- ``lab_mode`` (``--lab``): "embedded" (default), "docker" or "external";
+- ``lab_api_config`` (``--api-config``): the api_client.yaml of an external lab, a Path;
+- ``lab_clients`` (``--clients``): clients an embedded lab starts (a docker lab runs 1);
+- ``keep_lab`` (``--keep-lab``): keep the lab directory after a clean run;
+- ``cert_min_days`` (``--cert-min-days``): fail at start when a certificate expires sooner;
+- ``velociraptor_binary`` ($RAPTORSPEC_VELOCIRAPTOR, else the cached build, else a build);
+- docker: ``docker_compose_file`` (docker-compose.test.yml), ``docker_compose_command``
+  (``docker-compose`` when installed, else ``docker compose``), ``docker_compose_project_name``
+  (``raptorspec<run id>``), ``docker_setup`` (``["up --build -d"]``: compose 1.29 has no
+  ``--wait``) and ``docker_cleanup`` (``["down -v"]``).
 
 The ``lab`` fixture opens the lab of ``lab_mode`` (``with``-style: a failed start cleans up
 after itself), checks its certificates and yields it; the session stops (exit code 3) with
