@@ -240,6 +240,76 @@ def test_lab_cli_up_status_down(velociraptor_binary, tmp_path):
 # bad input, no lab needed
 
 
+class _Oracle:
+    """clients() as Velociraptor lists a client whose interrogation flow never finishes;
+    collect() records the request and, from then on, the client shows its os_info."""
+
+    def __init__(self, deliver_on_collect: bool = True):
+        self.collected: list[tuple[str, list[str]]] = []
+        self.deliver = deliver_on_collect
+
+    def clients(self):
+        system = "linux" if self.collected and self.deliver else ""
+        return [{"client_id": "C.1", "os_info": {"system": system}, "last_interrogate_flow_id": "F.FIRST"}]
+
+    def flow(self, client_id, flow_id):
+        return {"state": "RUNNING", "request": {"artifacts": ["Generic.Client.Info"]}}
+
+    def collect(self, client_id, artifacts):
+        self.collected.append((client_id, artifacts))
+        return "F.AGAIN"
+
+
+class _Lab:
+    client_ids: list[str] = []
+
+    def __init__(self):
+        self.reinterrogated: list[str] = []
+
+    def alive(self):
+        return None
+
+    def logs(self, lines=30):
+        return "--- client log ---"
+
+
+def _fake_clock():
+    from support.waits import Clock
+
+    t = [0.0]
+    return Clock(now=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+
+
+def test_a_client_left_uninterrogated_is_interrogated_again_once():
+    from support.lab.ready import wait_enrolled
+
+    oracle, lab = _Oracle(), _Lab()
+    assert wait_enrolled(oracle, 1, lab, 60, reinterrogate_after=15, clock=_fake_clock()) == ["C.1"]
+    assert oracle.collected == [("C.1", ["Generic.Client.Info"])] and lab.reinterrogated == ["C.1"]
+
+
+def test_an_interrogation_that_never_comes_names_the_flow_and_what_was_tried():
+    from support.errors import WaitTimeout
+    from support.lab.ready import wait_enrolled
+
+    oracle, lab = _Oracle(deliver_on_collect=False), _Lab()
+    with pytest.raises(WaitTimeout) as info:
+        wait_enrolled(oracle, 1, lab, 60, reinterrogate_after=15, clock=_fake_clock())
+    text = str(info.value)
+    assert "interrogation flow F.FIRST (Generic.Client.Info) is RUNNING" in text, text
+    assert "re-interrogated once already" in text and len(oracle.collected) == 1, text
+
+
+def test_reinterrogation_can_be_turned_off():
+    from support.errors import WaitTimeout
+    from support.lab.ready import wait_enrolled
+
+    oracle = _Oracle()
+    with pytest.raises(WaitTimeout, match="not interrogated yet"):
+        wait_enrolled(oracle, 1, _Lab(), 30, reinterrogate_after=None, clock=_fake_clock())
+    assert oracle.collected == []
+
+
 def test_a_missing_binary_is_named(tmp_path):
     with pytest.raises(ProvisionError, match="not found: .*nope"):
         verify_binary(tmp_path / "nope")

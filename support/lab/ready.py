@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any, Callable
 
 from support import waits
+from support.errors import OracleError
 from support.lab.base import Lab, warn
 from support.oracle import Oracle
 
@@ -70,7 +71,7 @@ def describe_interrogation(oracle: Oracle, row: dict[str, Any]) -> str:
 
 
 def wait_enrolled(oracle: Oracle, count: int, lab: Lab, timeout: float, *, hint: str = "",
-                  reinterrogate_after: float | None = 15.0) -> list[str]:
+                  reinterrogate_after: float | None = 15.0, clock: waits.Clock | None = None) -> list[str]:
     """Enrolled = ``count`` clients are in ``clients()`` with their os_info filled (interrogated).
 
     Returns the sorted client ids. Velociraptor fills os_info from the results of ONE
@@ -85,9 +86,9 @@ def wait_enrolled(oracle: Oracle, count: int, lab: Lab, timeout: float, *, hint:
     The client ids so re-interrogated are in ``lab.reinterrogated`` when the lab has one.
 
     Raises :class:`support.errors.WaitTimeout` naming each client seen and the state of its
-    interrogation flow, with ``hint`` and the lab's log tails.
+    interrogation flow, with ``hint`` and the lab's log tails. ``clock``: for tests.
     """
-    clock = waits.Clock()
+    clock = clock or waits.Clock()
     first_seen: dict[str, float] = {}
     asked: list[str] = getattr(lab, "reinterrogated", [])
 
@@ -107,11 +108,15 @@ def wait_enrolled(oracle: Oracle, count: int, lab: Lab, timeout: float, *, hint:
             state = describe_interrogation(oracle, r)
             if (reinterrogate_after is not None and cid not in asked
                     and clock.now() - first_seen[cid] >= reinterrogate_after):
-                flow_id = oracle.collect(cid, [INTERROGATION_ARTIFACT])
                 asked.append(cid)
-                warn(f"client {cid} was not interrogated {reinterrogate_after:g}s after it enrolled ({state}); "
-                     f"collecting {INTERROGATION_ARTIFACT} again ({flow_id})")
-                state += f"; re-interrogation {flow_id} requested"
+                try:
+                    flow_id = oracle.collect(cid, [INTERROGATION_ARTIFACT])
+                except OracleError as exc:  # the wait goes on; its last-seen says why
+                    state += f"; re-interrogation could not be requested: {exc}"
+                else:
+                    warn(f"client {cid} was not interrogated {reinterrogate_after:g}s after it enrolled ({state}); "
+                         f"collecting {INTERROGATION_ARTIFACT} again ({flow_id})")
+                    state += f"; re-interrogation {flow_id} requested"
             elif cid in asked:
                 state += "; re-interrogated once already"
             seen.append((cid, f"not interrogated yet: {state}"))
