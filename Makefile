@@ -21,7 +21,7 @@ sysdeps:
 	bash scripts/sysdeps.sh
 
 velociraptor: venv
-	$(PY) -m support.provision
+	$(PY) -m support.lab.provision
 
 spec: sysdeps velociraptor
 	$(PY) -m pytest features/ $(SPEC_ARGS)
