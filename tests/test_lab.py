@@ -24,20 +24,9 @@ from support.lab.provision import verify_binary
 from support.ledger import delete_flow
 from support.oracle import Oracle, VQLError
 from support.waits import wait_flow_done
+from support.procs import pid_alive as _pid_alive
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is not alive
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------------------

@@ -19,22 +19,13 @@ from support import waits
 from support.cache import cache_dir
 from support.lab.base import tail as _tail
 from support.lab.embedded import EmbeddedLab
+from support.procs import pid_alive as _pid_alive
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _state_file() -> Path:
     return cache_dir() / "lab" / "current.json"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:
