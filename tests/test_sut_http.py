@@ -153,7 +153,7 @@ def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):
         """))
     pytester.mkdir("features")
     pytester.path.joinpath("features", "echo.feature").write_text(
-        "Feature: Over HTTP\n  Scenario: An echo\n    When I echo \"hi\"\n")
+        "@tool:run_vql\nFeature: Over HTTP\n  Scenario: An echo\n    When I echo \"hi\"\n")
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_spec=STEPS)
     result = pytester.runpytest(f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-url={http_fake.url}",

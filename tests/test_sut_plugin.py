@@ -81,6 +81,7 @@ def _run(pytester: pytest.Pytester, feature: str, *args: str) -> pytest.RunResul
 
 
 LATE = """\
+@tool:run_vql
 Feature: Late output
   Scenario: A reply followed by noise
     When the SUT answers and then writes "[WebSocket] Closed" on stdout
@@ -109,6 +110,7 @@ def test_late_output_of_the_last_or_only_scenario_is_caught(pytester):
 
 
 DEAD = """\
+@tool:run_vql
 Feature: A death between scenarios
   Scenario: The SUT exits some time after a correct reply
     When the SUT will exit in a while
@@ -132,6 +134,7 @@ def test_a_session_found_dead_between_scenarios_is_reported_not_silently_restart
 
 
 ESCAPE = """\
+@tool:run_vql
 Feature: Helpers
   Scenario: A helper in its own session
     When the SUT starts a helper in its own session
@@ -151,6 +154,7 @@ def test_a_helper_in_its_own_session_does_not_outlive_the_run(pytester):
 
 
 BIG = """\
+@tool:run_vql
 Feature: Big replies
   Scenario: A reply over the cap
     When the SUT sends a reply of 2 MiB

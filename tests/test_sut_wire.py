@@ -78,11 +78,11 @@ def test_a_missing_executable_says_so(tmp_path: Path):
 # ---------------------------------------------------------------- big replies, endless output
 
 
-def test_a_30_mib_reply_is_read_in_seconds(raw: SutSession):
-    t0 = time.monotonic()
-    reply = raw.call_tool("big", {"mib": 30}, timeout=10)
+def test_a_30_mib_reply_is_read_whole(raw: SutSession):
+    """Read whole within a generous deadline; how fast (linear in size, ~1 s for 30 MiB here)
+    is measured by bench/sut_replies.py, never asserted on time (machines differ)."""
+    reply = raw.call_tool("big", {"mib": 30}, timeout=120)
     assert len(reply["texts"][0]) == 30 * MIB
-    assert time.monotonic() - t0 < 10
 
 
 def test_a_reply_over_the_cap_fails_at_once_saying_so(tmp_path: Path):

@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except SutConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     url = config.getoption("sut_url", None)
-    if url and not any(not get_profile(n).installable for n in suts) and len(suts) != 1:
+    if url and not any(not get_profile(n, config).installable for n in suts) and len(suts) != 1:
         raise pytest.UsageError(
             f"--sut-url {url} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
             f"does not install, or to a lone --sut NAME")
@@ -174,7 +174,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = callspec.params.get("sut_name") if callspec is not None else None
         if not name:
             continue
-        profile = get_profile(name)
+        profile = get_profile(name, config)
         tools = tools_of(item)
         missing = [t for t in tools if not profile.supports(t)]
         if missing:
@@ -207,7 +207,7 @@ class SutSessions:
     def _applies(self, name: str) -> bool:
         """--sut-command / --sut-url apply to a SUT the suite can neither install nor start itself
         (neither on PyPI nor bundled, e.g. megaraptor), or to a lone --sut."""
-        return needs_command(get_profile(name)) or _suts(self.config) == [name]
+        return needs_command(get_profile(name, self.config)) or _suts(self.config) == [name]
 
     def command_for(self, name: str) -> list[str] | None:
         """The --sut-command for this SUT, or None (see :meth:`_applies`)."""
@@ -267,7 +267,7 @@ class SutSessions:
         if url:
             return SutSession(name, [], {}, workdir, url=url, start_timeout=max(60.0, timeout),
                               call_timeout=timeout, max_reply=max_reply, drain=drain)
-        profile = get_profile(name)
+        profile = get_profile(name, self.config)
         command = self.command_for(name)
         venv = None
         if command is None and profile.installable:
@@ -404,7 +404,7 @@ def sut(request: pytest.FixtureRequest, sut_name: str | None, lab: Any, sut_sess
         pytest.fail("the sut fixture runs in scenarios (one per SUT); elsewhere parametrize "
                     "sut_name with indirect=True", pytrace=False)
     session = sut_sessions.get(sut_name, lab, request.node.nodeid)
-    handle = SutHandle(sut_name, get_profile(sut_name), session)
+    handle = SutHandle(sut_name, get_profile(sut_name, request.config), session)
     request.node.stash[_SESSION_OF_ITEM] = session
     try:
         yield handle
