@@ -30,7 +30,8 @@
    *baseline*): a target whose features fail there would "kill" every mutant, so the run
    stops and says which.
 5. **Write** ``bench/results/mutation.json`` (shape in :func:`summarise`) after every mutant,
-   and the cosmic-ray session (``cr-report SESSION`` reads it).
+   and the cosmic-ray session ``<workdir>/session.sqlite`` (``cr-report`` reads it); each
+   mutant's pytest output is ``<workdir>/<job_id>.log`` (workdir: ``$TMPDIR/raptorspec-mutation-UID``).
 
 Safety: reference/ must be clean in git before the run (else it stops, naming the files).
 A journal (``<workdir>/in-flight.json`` with the original bytes) is written before each
@@ -279,7 +280,8 @@ def sample(mutants: list[Mutant], n: int, seed: int,
         if len(picked) >= n:
             break
         own = [m for m in pool if m.group == target and m.job_id not in taken]
-        via = sorted((m for m in pool if target in m.reach_all and m.job_id not in taken), key=lambda m: m.reaching)
+        via = sorted((m for m in pool if target in m.reach_all and m.job_id not in taken
+                      and m.reaching < len(targets)), key=lambda m: m.reaching)
         covered = any(m.group == target for m in picked) or (not own and any(target in m.targets for m in picked))
         if covered:
             continue
@@ -381,7 +383,8 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
          "eligible", "baseline": {"seconds", "commands"}, "lab_up_s", "total_s",
          "counts": {"killed": n, "timeout": n, "survived": n, "error": n, "pending": n},
          "score": killed+timeout / (killed+timeout+survived) or null,
-         "targets_covered": [...], "targets_without_mutant": [...], "reference_clean_after": bool|null,
+         "targets_exercised": [targets whose features ran for a mutant], "targets_without_mutant": [...],
+         "targets_without_own_mutant": [...], "reference_clean_after": bool,
          "mutants": [{"job_id", "file", "line", "col", "operator", "occurrence", "definition", "group",
                       "targets", "reaching", "command", "outcome", "seconds", "diff", "tail"}]}
 
@@ -392,8 +395,8 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
         counts[r["outcome"]] += 1
     decided = counts["killed"] + counts["timeout"] + counts["survived"]
     score = round((counts["killed"] + counts["timeout"]) / decided, 4) if decided else None
-    covered = sorted({t for r in results for t in r["targets"] if r["group"] == t})
-    return meta | {"counts": counts, "score": score, "targets_covered": covered, "mutants": results}
+    exercised = sorted({t for r in results for t in r["targets"]})
+    return meta | {"counts": counts, "score": score, "targets_exercised": exercised, "mutants": results}
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -472,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     journal = workdir / "in-flight.json"
+    for old in workdir.glob("*.log"):  # the previous run's per-mutant logs
+        old.unlink()
     restored = recover(journal, ROOT)
     if restored:
         print(f"[mutation] restored {restored} left mutated by an interrupted run", file=sys.stderr)
@@ -499,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         "requested": args.mutants, "enumerated": len(items), "left_out": left_out, "eligible": len(mutants),
         "cap_targets_per_mutant": CAP, "pytest_flags": PYTEST_FLAGS,
         "targets_without_mutant": [t for t in all_targets if t not in with_mutant],
+        "targets_without_own_mutant": [t for t in all_targets if t not in {m.group for m in mutants}],
     }
     if args.plan:
         for m in picked:

@@ -192,7 +192,7 @@ def test_the_summary_counts_verdicts_and_scores_only_decided_mutants() -> None:
                                                                        "error", "pending")]
     doc = mu.summarise({"seed": 1}, rows)
     assert doc["counts"] == {"killed": 2, "timeout": 1, "survived": 1, "error": 1, "pending": 1}
-    assert doc["score"] == 0.75 and doc["seed"] == 1 and doc["targets_covered"] == ["a"]
+    assert doc["score"] == 0.75 and doc["seed"] == 1 and doc["targets_exercised"] == ["a"]
 
 
 def test_the_result_file_is_written_whole(tmp_path: Path) -> None:
