@@ -24,6 +24,9 @@
    -p no:randomly --report none --lab external --api-config LAB --allow-destructive`` runs
    against ONE lab kept for the whole run (``python -m support.lab up``, in a private cache
    directory so no other lab of this machine is touched; always ``down`` at the end).
+   A survivor in a helper is run once more against the features of EVERY target that
+   reaches it (``widened`` in the JSON; ``--no-widen`` skips this): its verdict is then
+   the spec's as a whole, not only its nearest features'.
    Exit 1 = killed, 0 = survived, the per-mutant timeout = killed (``timeout``), anything
    else (2-5: interrupted, usage, nothing collected) = ``error``, not counted either way.
    Before the mutants, the same commands run once on the unmutated reference (the
@@ -93,6 +96,11 @@ class Mutant:
     targets: list[str]
     reaching: int = 0  # how many targets reach the code (before the CAP)
     reach_all: list[str] = field(default_factory=list, repr=False)  # all of them
+
+    @property
+    def key(self) -> str:
+        """Stable across ``cosmic-ray init`` runs (job ids are random): file, place, operator."""
+        return f"{self.file}:{self.line}:{self.col}:{self.operator}:{self.occurrence}"
     spec: Any = field(default=None, repr=False)  # the cosmic-ray MutationSpec
 
 
@@ -235,7 +243,7 @@ def attribute(items: Iterable[Any], root: Path, seed: int, cap: int = CAP) -> tu
         else:
             hops = reached.get(owner, {})
             # the nearest targets first (their code calls this helper itself), ties in seeded order
-            rng = random.Random(f"{seed}:{item.job_id}")
+            rng = random.Random(f"{seed}:{path}:{m.start_pos}:{m.operator_name}:{m.occurrence}")
             targets = sorted(hops, key=lambda t: (hops[t], rng.random()))
             group = f"shared:{owner}"
         if not targets:
@@ -263,14 +271,14 @@ def sample(mutants: list[Mutant], n: int, seed: int,
     (``main`` refuses mutants that are not valid Python).
     """
     rng = random.Random(seed)
-    pool = sorted(mutants, key=lambda m: m.job_id)
+    pool = sorted(mutants, key=lambda m: m.key)
     rng.shuffle(pool)
     verdicts: dict[str, bool] = {}
 
     def ok(m: Mutant) -> bool:
-        if m.job_id not in verdicts:
-            verdicts[m.job_id] = accept(m)
-        return verdicts[m.job_id]
+        if m.key not in verdicts:
+            verdicts[m.key] = accept(m)
+        return verdicts[m.key]
 
     targets = sorted({t for m in pool for t in m.reach_all})
     rng.shuffle(targets)
@@ -279,8 +287,8 @@ def sample(mutants: list[Mutant], n: int, seed: int,
     for target in targets:
         if len(picked) >= n:
             break
-        own = [m for m in pool if m.group == target and m.job_id not in taken]
-        via = sorted((m for m in pool if target in m.reach_all and m.job_id not in taken
+        own = [m for m in pool if m.group == target and m.key not in taken]
+        via = sorted((m for m in pool if target in m.reach_all and m.key not in taken
                       and m.reaching < len(targets)), key=lambda m: m.reaching)
         covered = any(m.group == target for m in picked) or (not own and any(target in m.targets for m in picked))
         if covered:
@@ -291,13 +299,13 @@ def sample(mutants: list[Mutant], n: int, seed: int,
         if target not in choice.targets:
             choice.targets = [target] + [t for t in choice.targets if t != target][:CAP - 1]
         picked.append(choice)
-        taken.add(choice.job_id)
+        taken.add(choice.key)
     for m in pool:
         if len(picked) >= n:
             break
-        if m.job_id not in taken and ok(m):
+        if m.key not in taken and ok(m):
             picked.append(m)
-            taken.add(m.job_id)
+            taken.add(m.key)
     return picked
 
 
@@ -386,7 +394,8 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
          "targets_exercised": [targets whose features ran for a mutant], "targets_without_mutant": [...],
          "targets_without_own_mutant": [...], "reference_clean_after": bool,
          "mutants": [{"job_id", "file", "line", "col", "operator", "occurrence", "definition", "group",
-                      "targets", "reaching", "command", "outcome", "seconds", "diff", "tail"}]}
+                      "targets", "reaching", "command", "outcome", "seconds", "diff", "tail",
+                      "widened": {"targets": n, "outcome", "seconds"} (only for a helper's survivor)}]}
 
     ``seconds`` are wall seconds of the mutant's pytest run; ``tail`` (last lines of its output)
     is kept for survivors and errors only."""
@@ -461,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / f"raptorspec-mutation-{os.getuid()}")
     ap.add_argument("--per-mutant-timeout", type=float, default=600.0, help="seconds; a mutant over it is killed")
     ap.add_argument("--plan", action="store_true", help="print the sample and each command; run nothing")
+    ap.add_argument("--no-widen", dest="widen", action="store_false",
+                    help="do not re-run a helper's survivor against every target that reaches it")
     args = ap.parse_args(argv)
 
     from importlib.metadata import version
@@ -532,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Baseline: every command of the sample on the unmutated reference must pass.
         t0 = time.monotonic()
-        groups = sorted({tuple(m.targets) for m in picked})
+        groups = sorted({tuple(m.reach_all if args.widen else m.targets) for m in picked})
         union = sorted({t for g in groups for t in g})
         cmd = test_command(python, features, union, lab_args)
         rc, tail = run_command(cmd, ROOT, args.per_mutant_timeout * 3, workdir / "baseline.log")
@@ -563,6 +574,15 @@ def main(argv: list[str] | None = None) -> int:
                         r["diff"] = make_diff(m.file, before, after)
                         rc, tail = run_command(cmd, ROOT, args.per_mutant_timeout, workdir / f"{m.job_id}.log")
                         r["outcome"] = classify(rc)
+                        if r["outcome"] == "survived" and args.widen and set(m.reach_all) - set(m.targets):
+                            # A helper's survivor: again, against every target that reaches it.
+                            wide = test_command(python, features, m.reach_all, lab_args)
+                            t1 = time.monotonic()
+                            rc, tail = run_command(wide, ROOT, args.per_mutant_timeout * 3,
+                                                   workdir / f"{m.job_id}.widened.log")
+                            r["widened"] = {"targets": len(m.reach_all), "outcome": classify(rc),
+                                            "seconds": round(time.monotonic() - t1, 1)}
+                            r["outcome"] = classify(rc)
                 journal.unlink(missing_ok=True)
                 if path.read_bytes() != original:  # cosmic-ray's restore_contents() must have put it back
                     path.write_bytes(original)

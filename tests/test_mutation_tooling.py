@@ -137,7 +137,8 @@ def test_a_helper_reaching_many_targets_runs_at_most_cap_of_them(fake_root: Path
 
 
 def _fake(job: str, group: str, reach: list[str], cap: int = 1) -> mu.Mutant:
-    return mu.Mutant(job_id=job, file="reference/server.py", line=1, col=0, operator="core/AddNot", occurrence=0,
+    return mu.Mutant(job_id=job, file=f"fake/{job}.py", line=1, col=0,
+                     operator="core/AddNot", occurrence=0,
                      definition=group, group=group, targets=list(reach[:cap]), reaching=len(reach),
                      reach_all=list(reach))
 
@@ -155,6 +156,14 @@ def test_the_sample_is_reproducible_for_a_seed_and_differs_for_another() -> None
     assert first == again
     assert len(first) == len(set(first)) == 8
     assert first != other
+
+
+def test_the_sample_does_not_depend_on_cosmic_rays_random_job_ids() -> None:
+    pool = _pool()
+    renamed = _pool()
+    for m in renamed:
+        m.job_id = f"zz{(hash(m.job_id) % 997):03d}-{m.job_id[::-1]}"
+    assert [m.key for m in mu.sample(pool, 8, seed=7)] == [m.key for m in mu.sample(renamed, 8, seed=7)]
 
 
 def test_the_sample_covers_every_target_before_drawing_the_rest() -> None:
