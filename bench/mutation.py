@@ -38,8 +38,11 @@
 
 Safety: reference/ must be clean in git before the run (else it stops, naming the files).
 A journal (``<workdir>/in-flight.json`` with the original bytes) is written before each
-mutant and removed after its restore; a later run finding it restores the file first, so a
-SIGKILL'd run is repaired by the next one. SIGTERM/SIGHUP are turned into KeyboardInterrupt
+mutant and removed after its restore; a later run (even ``--plan``) finding it restores the
+file first, so a SIGKILL'd run is repaired by the next one (checked: kill -9 during a mutant
+left reference/prompts.py mutated; the next ``--plan`` restored it and git status was clean).
+A SIGKILL'd run also leaves its lab up; the next run reuses it (same private cache) and
+downs it, or ``RAPTORSPEC_CACHE=<workdir>/cache python -m support.lab down`` stops it. SIGTERM/SIGHUP are turned into KeyboardInterrupt
 so cosmic-ray's restore and the lab's ``down`` run. After the run, ``git status --porcelain
 reference/`` is checked empty and recorded in the JSON (``reference_clean_after``).
 """
