@@ -9,8 +9,8 @@ pytest.register_assert_rewrite("support", "steps")
 _STEPS = sorted(p.stem for p in (Path(__file__).parent / "steps").glob("*.py") if not p.stem.startswith("_"))
 
 pytest_plugins = [
-    "support.plugin",       # options, tags, lab/oracle fixtures, live Gherkin progress
-    "support.docker_lab",   # --lab docker: pytest-docker settings and the docker_lab fixture
+    "support.plugin",       # options, tags, the oracle fixture, live Gherkin progress
+    "support.lab.plugin",   # --lab/--clients/…: the lab, its settings fixtures (docker's too)
     "support.sut.plugin",   # --sut, SUT sessions and profiles, per-SUT skip/xfail
     "support.report.plugin",  # the living-documentation report
     "support.ledger",       # ledger / ledger_book fixtures: what a scenario made, the session's leak audit
@@ -19,7 +19,7 @@ pytest_plugins = [
 
 # pytest-docker's settings, overridden for --lab docker. Overrides must live in a conftest:
 # fixtures of an installed plugin (pytest-docker's entry point) win over another plugin's.
-from support.docker_lab import (  # noqa: E402,F401
+from support.lab.plugin import (  # noqa: E402,F401
     docker_cleanup,
     docker_compose_command,
     docker_compose_file,

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from support.lab import EmbeddedLab
-from support.provision import ensure_binary, verify_binary
+from support.lab.provision import ensure_binary, verify_binary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lab_boot.json"
 
@@ -65,7 +65,7 @@ def cold() -> dict:
         env = dict(os.environ, RAPTORSPEC_CACHE=f"{tmp}/cache", GOMODCACHE=f"{tmp}/gomod", GOCACHE=f"{tmp}/gocache")
         env.pop("RAPTORSPEC_VELOCIRAPTOR", None)
         t0 = time.monotonic()
-        subprocess.run([sys.executable, "-m", "support.provision"], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "support.lab.provision"], env=env, check=True)
         took = time.monotonic() - t0
         sizes = {d: subprocess.run(["du", "-sb", f"{tmp}/{d}"], capture_output=True, text=True).stdout.split()[0]
                  for d in ("gomod", "gocache")}

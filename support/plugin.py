@@ -1,9 +1,8 @@
-"""The suite's core pytest plugin: options, tags, the lab and oracle fixtures, live progress.
+"""The suite's core pytest plugin: options, tags, the oracle fixture, live progress.
 
-Every setting is a session fixture you can override in a conftest (pytest-docker style):
-``lab_mode``, ``velociraptor_binary``, ``lab``, ``oracle``, ``run_id`` and, for docker mode,
-pytest-docker's ``docker_compose_file``, ``docker_compose_command``,
-``docker_compose_project_name``, ``docker_setup`` and ``docker_cleanup``.
+The lab's options and fixtures (``lab``, ``lab_mode``, ``velociraptor_binary``, …) are in
+:mod:`support.lab.plugin`, loaded with this one. Every setting is a session fixture you can
+override in a conftest (pytest-docker style): ``run_id``, ``oracle`` and the lab's.
 """
 from __future__ import annotations
 
@@ -15,10 +14,10 @@ from typing import Any, Iterator
 
 import pytest
 
-from support import certs
-from support.errors import RaptorspecError
-from support.lab import EmbeddedLab, ExternalLab, Lab, LabError
+from support.lab import Lab
 from support.oracle import Oracle
+
+pytest_plugins = ["support.lab.plugin"]  # the lab's options and fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWN_FLAG_TAGS = {"slow", "destructive", "security", "bad_input"}
@@ -28,16 +27,8 @@ _UNKNOWN_TAGS = pytest.StashKey[list]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("raptorspec", "Raptorspec living spec")
-    g.addoption("--lab", choices=["embedded", "docker", "external"], default="embedded",
-                help="where Velociraptor runs: embedded local processes (default), docker compose "
-                     "(docker-compose.test.yml), or external (your deployment, with --api-config)")
-    g.addoption("--api-config", metavar="PATH", help="api_client.yaml of an external lab (with --lab external)")
     g.addoption("--allow-destructive", action="store_true",
                 help="run @destructive scenarios against an external lab (never done by default)")
-    g.addoption("--clients", type=int, default=1, help="number of Linux clients the embedded/docker lab starts")
-    g.addoption("--cert-min-days", type=float, default=7.0,
-                help="fail at session start when a lab certificate expires within this many days (default 7)")
-    g.addoption("--keep-lab", action="store_true", help="keep the embedded lab's directory (configs, logs) after the run")
     parser.addini("raptorspec_spec_module", default="features/test_spec.py",
                   help="the module that binds every feature (scenarios(...)); a .feature path or a folder "
                        "below it on the command line runs just those scenarios through it")
@@ -45,10 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNKNOWN_TAGS] = []
-    if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
-        raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
-    if config.getoption("--clients") < 1:
-        raise pytest.UsageError("--clients must be at least 1")
     _map_feature_arguments(config)
 
 
@@ -369,82 +356,6 @@ def pytest_terminal_summary_xfail_lines(terminalreporter: Any, config: pytest.Co
 def run_id() -> str:
     """A short id that every entity a scenario creates carries (``raptorspec-<run>-…``)."""
     return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="session")
-def lab_mode(pytestconfig: pytest.Config) -> str:
-    return pytestconfig.getoption("--lab")
-
-
-@pytest.fixture(scope="session")
-def velociraptor_binary() -> Path:
-    """The Velociraptor binary: $RAPTORSPEC_VELOCIRAPTOR, the cached build, or a fresh build."""
-    from support.provision import ProvisionError, ensure_binary
-
-    try:
-        return ensure_binary()
-    except ProvisionError as exc:
-        pytest.exit(f"Velociraptor binary unavailable: {exc}", returncode=3)
-
-
-_LAB_KEY = pytest.StashKey[Lab]()
-
-
-def _check_certs(lab: Lab, config: pytest.Config) -> None:
-    try:
-        certs.check(lab.certificates(), min_days=config.getoption("--cert-min-days"), mode=lab.mode)
-    except certs.CertificateProblem as exc:
-        pytest.exit(str(exc), returncode=3)
-
-
-@pytest.fixture(scope="session")
-def lab(request: pytest.FixtureRequest, lab_mode: str, pytestconfig: pytest.Config) -> Iterator[Lab]:
-    """The live lab for this session (one per session; torn down at its end)."""
-    if lab_mode == "external":
-        try:
-            ext = ExternalLab(Path(pytestconfig.getoption("--api-config")))
-        except (OSError, ValueError) as exc:
-            pytest.exit(f"--api-config: {exc}", returncode=3)
-        try:
-            _check_certs(ext, pytestconfig)
-            ext.__enter__()
-        except LabError as exc:
-            ext.close()
-            pytest.exit(f"external lab unusable: {exc}", returncode=3)
-        except BaseException:
-            ext.close()
-            raise
-        pytestconfig.stash[_LAB_KEY] = ext
-        try:
-            yield ext
-        finally:
-            ext.close()
-        return
-    if lab_mode == "docker":
-        pytestconfig.stash[_LAB_KEY] = request.getfixturevalue("docker_lab")
-        yield pytestconfig.stash[_LAB_KEY]
-        return
-    binary = request.getfixturevalue("velociraptor_binary")
-    try:
-        embedded = EmbeddedLab(binary, clients=pytestconfig.getoption("--clients"),
-                               keep=pytestconfig.getoption("--keep-lab"))
-        embedded.__enter__()
-    except RaptorspecError as exc:
-        pytest.exit(f"the embedded lab did not start: {exc}", returncode=3)
-    pytestconfig.stash[_LAB_KEY] = embedded
-    try:
-        _check_certs(embedded, pytestconfig)
-        yield embedded
-    finally:
-        embedded.close()
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lab = config.stash.get(_LAB_KEY, None)
-    timings = getattr(lab, "timings", None)
-    if timings:
-        figures = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in timings.items())
-        terminalreporter.write_line(f"raptorspec lab ({lab.mode}): {figures}")
 
 
 @pytest.fixture(scope="session")

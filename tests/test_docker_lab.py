@@ -37,3 +37,69 @@ def test_the_lab_tests_pass_in_docker_mode_and_leave_nothing(velociraptor_binary
         containers = [p.parent.name for p in (state / "containers").glob("*/config.v2.json")
                       if "raptorspec" in p.read_text()]
         assert not volumes and not containers, (volumes, containers)
+
+
+# --------------------------------------------------------------------------------------
+# a start that fails half-way leaves nothing running (no Docker needed)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_dockerd_that_never_answers_is_stopped_again(tmp_path, monkeypatch):
+    """The engine the suite starts is stopped even when its readiness wait times out."""
+    from support.errors import WaitTimeout
+    from support.lab.docker import Dockerd
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    pidfile = tmp_path / "dockerd.pid"
+    (bin_dir / "docker").write_text("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+    (bin_dir / "dockerd").write_text(f"#!/bin/sh\necho $$ > {pidfile}\nexec /bin/sleep 600\n")
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr("support.lab.docker.os.geteuid", lambda: 0)  # the harness may start an engine
+    engine = Dockerd(tmp_path / "logs")
+    with pytest.raises(WaitTimeout, match="the Docker engine to answer"):
+        engine.ensure(timeout=3)
+    pid = int(pidfile.read_text())
+    assert engine.proc is not None and engine.proc.pid == pid
+    assert not _pid_alive(pid), f"the dockerd stand-in (pid {pid}) outlived the failed start"
+
+
+def test_a_docker_lab_whose_up_fails_takes_down_what_it_started(velociraptor_binary, tmp_path):
+    """`up` fails: the lab still runs `down -v`, stops the engine, keeps and names its directory."""
+    from support.errors import LabError
+    from support.lab.docker import DockerLab
+
+    calls = tmp_path / "calls"
+    compose = tmp_path / "compose"
+    compose.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n'
+                       'case " $* " in *" up "*) echo "boom: build failed" >&2; exit 1;; esac\nexit 0\n')
+    compose.chmod(0o755)
+
+    class Engine:
+        stopped = False
+
+        def ensure(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            Engine.stopped = True
+
+    lab = DockerLab(velociraptor_binary, run_id="t1", compose=str(compose), engine=Engine(),
+                    base_dir=tmp_path / "labs")
+    with pytest.raises(LabError) as info:
+        lab.__enter__()
+    text = str(info.value)
+    assert text.startswith("the docker lab did not start:") and "boom: build failed" in text, text
+    lines = calls.read_text().splitlines()
+    assert any(line.endswith("-p raptorspect1 up --build -d") for line in lines), lines
+    assert lines[-1].endswith("-p raptorspect1 down -v"), lines
+    assert Engine.stopped
+    assert lab.dir.is_dir() and f"kept for inspection (configs, logs, datastore): {lab.dir}" in text

@@ -30,7 +30,8 @@ def test_every_class_is_exported_and_documented():
 
 
 def test_modules_reexport_the_one_definition():
-    from support import certs, ledger, oracle, waits
+    from support import ledger, oracle, waits
+    from support.lab import certs
     from support.sut import session
 
     assert waits.WaitTimeout is errors.WaitTimeout

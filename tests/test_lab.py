@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,32 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from support.errors import RaptorspecError
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from support import certs
+from support.errors import ProvisionError
+from support.lab import EmbeddedLab, ExternalLab, LabError, certs, free_ports
+from support.lab.provision import verify_binary
 from support.ledger import delete_flow
-from support.lab import EmbeddedLab, ExternalLab, LabError, free_ports
 from support.oracle import Oracle, VQLError
-from support.provision import ProvisionError, verify_binary
 from support.waits import wait_flow_done
+from support.procs import pid_alive as _pid_alive
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is not alive
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
 
 
 # --------------------------------------------------------------------------------------
@@ -132,19 +121,84 @@ def test_a_taken_port_is_refused_clearly_and_leaves_nothing(velociraptor_binary)
         holder.close()
 
 
+def _wrapper(tmp_path: Path, real: Path, body: str) -> Path:
+    """A stand-in for the Velociraptor binary: ``body`` (sh) runs first, then the real binary."""
+    path = tmp_path / "velociraptor"
+    path.write_text(f"#!/bin/sh\n{body}\nexec {real} \"$@\"\n")
+    path.chmod(0o755)
+    return path
+
+
+def _lab_pids(lab: EmbeddedLab) -> list[int]:
+    return [p.popen.pid for p in lab.procs]
+
+
 @pytest.mark.lab
-def test_a_frontend_that_dies_at_start_fails_fast_with_its_log(velociraptor_binary, tmp_path):
-    broken = tmp_path / "velociraptor"
+def test_a_frontend_that_dies_at_start_fails_fast_with_its_log_and_keeps_the_lab_dir(velociraptor_binary, tmp_path):
     # a wrapper that generates configs like the real binary but cannot run a frontend
-    broken.write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = frontend ] && {{ echo 'boom: frontend refused'; exit 7; }}; done\n"
-                      f"exec {velociraptor_binary} \"$@\"\n")
-    broken.chmod(0o755)
-    lab = EmbeddedLab(broken, ready_timeout=60)
-    with pytest.raises(RaptorspecError) as info:
+    broken = _wrapper(tmp_path, velociraptor_binary,
+                      'for a in "$@"; do [ "$a" = frontend ] && { echo \'boom: frontend refused\'; exit 7; }; done')
+    lab = EmbeddedLab(broken, ready_timeout=60, base_dir=tmp_path / "labs")
+    with pytest.raises(LabError) as info:
         lab.__enter__()
-    text = str(info.value) + "".join(getattr(info.value, "__notes__", []))
+    text = str(info.value)
+    assert text.startswith("the embedded lab did not start:"), text
     assert "frontend" in text and "exited with code 7" in text and "boom: frontend refused" in text
-    assert not lab.dir.exists()
+    assert lab.dir.is_absolute() and lab.dir.is_dir() and (lab.dir / "frontend.log").is_file()
+    assert f"kept for inspection (configs, logs, datastore): {lab.dir}" in text
+    assert not [p for p in _lab_pids(lab) if _pid_alive(p)]
+
+
+@pytest.mark.lab
+def test_a_client_that_cannot_start_leaves_no_process_and_names_both_logs(velociraptor_binary, tmp_path):
+    """Start fails half-way (the server runs, the client dies): the frontend is stopped again,
+    the message carries the tails of the frontend AND client logs, the directory is kept."""
+    broken = _wrapper(tmp_path, velociraptor_binary,
+                      'case " $* " in *" client -v "*) echo "boom: client refused"; exit 9;; esac')
+    lab = EmbeddedLab(broken, run_clients_as=None, base_dir=tmp_path / "labs")
+    with pytest.raises(LabError) as info:
+        lab.__enter__()
+    text = str(info.value)
+    assert "client-0" in text and "exited with code 9" in text and "boom: client refused" in text
+    assert f"last 40 lines of frontend log ({lab.dir}/frontend.log)" in text
+    assert f"last 40 lines of client-0 log ({lab.dir}/client-0/client.log)" in text
+    assert "Frontend is ready" in text  # the frontend's own tail, not just its name
+    assert str(lab.dir) in text and lab.dir.is_dir()
+    pids = _lab_pids(lab)
+    assert len(pids) == 2 and not [p for p in pids if _pid_alive(p)]
+
+
+_NEVER_DELIVERS = """name: Custom.Generic.Client.Info
+description: raptorspec test - an interrogation flow that never finishes
+sources:
+  - name: BasicInformation
+    query: |
+      SELECT * FROM info() WHERE sleep(time=3600)
+"""
+
+
+@pytest.mark.lab
+def test_a_client_whose_first_interrogation_never_delivers_is_interrogated_again(velociraptor_binary, tmp_path):
+    """Velociraptor interrogates a new client once, by itself; when that one flow does not
+    deliver, os_info stays empty for ever (the first-run failure of issue 8). The server
+    here interrogates with a Custom.Generic.Client.Info that never finishes (Velociraptor
+    prefers a custom interrogation artifact when one exists); the lab must notice and
+    collect Generic.Client.Info itself."""
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    (defs / "never.yaml").write_text(_NEVER_DELIVERS)
+    binary = _wrapper(tmp_path, velociraptor_binary,
+                      f'for a in "$@"; do [ "$a" = frontend ] && exec {velociraptor_binary} --definitions {defs} "$@"; done')
+    with EmbeddedLab(binary, run_clients_as=None, base_dir=tmp_path / "labs", enroll_timeout=90) as lab:
+        assert lab.reinterrogated == lab.client_ids and len(lab.client_ids) == 1
+        with Oracle(lab.api_config) as oracle:
+            cid = lab.client_ids[0]
+            client = oracle.client(cid)
+            assert client["os_info"]["system"] == "linux", client
+            flows = {tuple(f["request"]["artifacts"]): f["state"] for f in oracle.flows(cid)}
+    # the server's own interrogation is the one that never finishes; the lab's own finished
+    assert flows.get(("Custom.Generic.Client.Info",)) in ("RUNNING", "IN_PROGRESS"), flows
+    assert flows.get(("Generic.Client.Info",)) == "FINISHED", flows
 
 
 def test_lab_cli_up_status_down(velociraptor_binary, tmp_path):
@@ -173,6 +227,76 @@ def test_lab_cli_up_status_down(velociraptor_binary, tmp_path):
 
 # --------------------------------------------------------------------------------------
 # bad input, no lab needed
+
+
+class _Oracle:
+    """clients() as Velociraptor lists a client whose interrogation flow never finishes;
+    collect() records the request and, from then on, the client shows its os_info."""
+
+    def __init__(self, deliver_on_collect: bool = True):
+        self.collected: list[tuple[str, list[str]]] = []
+        self.deliver = deliver_on_collect
+
+    def clients(self):
+        system = "linux" if self.collected and self.deliver else ""
+        return [{"client_id": "C.1", "os_info": {"system": system}, "last_interrogate_flow_id": "F.FIRST"}]
+
+    def flow(self, client_id, flow_id):
+        return {"state": "RUNNING", "request": {"artifacts": ["Generic.Client.Info"]}}
+
+    def collect(self, client_id, artifacts):
+        self.collected.append((client_id, artifacts))
+        return "F.AGAIN"
+
+
+class _Lab:
+    client_ids: list[str] = []
+
+    def __init__(self):
+        self.reinterrogated: list[str] = []
+
+    def alive(self):
+        return None
+
+    def logs(self, lines=30):
+        return "--- client log ---"
+
+
+def _fake_clock():
+    from support.waits import Clock
+
+    t = [0.0]
+    return Clock(now=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s))
+
+
+def test_a_client_left_uninterrogated_is_interrogated_again_once():
+    from support.lab.ready import wait_enrolled
+
+    oracle, lab = _Oracle(), _Lab()
+    assert wait_enrolled(oracle, 1, lab, 60, reinterrogate_after=15, clock=_fake_clock()) == ["C.1"]
+    assert oracle.collected == [("C.1", ["Generic.Client.Info"])] and lab.reinterrogated == ["C.1"]
+
+
+def test_an_interrogation_that_never_comes_names_the_flow_and_what_was_tried():
+    from support.errors import WaitTimeout
+    from support.lab.ready import wait_enrolled
+
+    oracle, lab = _Oracle(deliver_on_collect=False), _Lab()
+    with pytest.raises(WaitTimeout) as info:
+        wait_enrolled(oracle, 1, lab, 60, reinterrogate_after=15, clock=_fake_clock())
+    text = str(info.value)
+    assert "interrogation flow F.FIRST (Generic.Client.Info) is RUNNING" in text, text
+    assert "re-interrogated once already" in text and len(oracle.collected) == 1, text
+
+
+def test_reinterrogation_can_be_turned_off():
+    from support.errors import WaitTimeout
+    from support.lab.ready import wait_enrolled
+
+    oracle = _Oracle()
+    with pytest.raises(WaitTimeout, match="not interrogated yet"):
+        wait_enrolled(oracle, 1, _Lab(), 30, reinterrogate_after=None, clock=_fake_clock())
+    assert oracle.collected == []
 
 
 def test_a_missing_binary_is_named(tmp_path):
@@ -265,8 +389,29 @@ def test_the_suite_stops_at_session_start_on_an_expired_external_cert(pytester, 
     assert result.ret != 0
 
 
+@pytest.mark.lab
+def test_a_session_whose_lab_cannot_start_stops_and_names_the_kept_lab_dir(pytester, velociraptor_binary, tmp_path):
+    """Through the `lab` fixture, as a user sees it: the settings fixtures are overridden in the
+    user's conftest (here the binary and the lab's base), the session stops with the cause and
+    the absolute path of the kept lab directory, and no lab process is left."""
+    broken = _wrapper(tmp_path, velociraptor_binary,
+                      'for a in "$@"; do [ "$a" = frontend ] && { echo "boom: frontend refused"; exit 7; }; done')
+    pytester.makeconftest(
+        "import pytest\nfrom pathlib import Path\n"
+        f"@pytest.fixture(scope='session')\ndef velociraptor_binary():\n    return Path({str(broken)!r})\n")
+    pytester.makepyfile(test_x="def test_x(lab):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "support.plugin", "-p", "no:cacheprovider",
+                                           f"--basetemp={tmp_path / 'inner'}")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == 3, out[-3000:]
+    assert "the embedded lab did not start" in out and "boom: frontend refused" in out, out[-3000:]
+    kept = [Path(w) for line in out.splitlines() if "kept for inspection" in line for w in line.split() if w.startswith("/")]
+    assert kept and kept[0].is_absolute() and (kept[0] / "frontend.log").is_file(), out[-3000:]
+    shutil.rmtree(kept[0])
+
+
 def test_docker_mode_without_docker_says_how_to_enable_it(monkeypatch, tmp_path):
-    from support.docker_lab import DockerUnavailable, Dockerd
+    from support.lab.docker import DockerUnavailable, Dockerd
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker, no dockerd
     with pytest.raises(DockerUnavailable, match="apt-get install docker.io"):
@@ -316,19 +461,25 @@ def test_a_killed_harness_leaves_no_orphans(velociraptor_binary):
 
 
 def test_every_lab_kind_is_a_lab(tmp_path):
-    from support.docker_lab import DockerLab
-    from support.lab import Lab, LabConfig
+    from support.lab import DockerLab, Lab
 
-    cfg = LabConfig(Path("/nonexistent"), tmp_path, ports=[1, 2, 3, 4])
-    assert isinstance(DockerLab(cfg, "docker-compose", tmp_path / "c.yml", "p"), Lab)
-    for kind in (EmbeddedLab, ExternalLab):
-        assert all(hasattr(kind, m) for m in ("alive", "logs", "certificates", "close"))
+    docker = DockerLab(Path("/nonexistent"), run_id="x", base_dir=tmp_path, ports=[1, 2, 3, 4])
+    embedded = EmbeddedLab(Path("/nonexistent"), base_dir=tmp_path, ports=[1, 2, 3, 4])
+    external = ExternalLab(_api_config_with_cert(tmp_path, days=30))
+    try:
+        for lab in (docker, embedded, external):
+            assert isinstance(lab, Lab), type(lab).__name__
+            assert lab.dir.is_absolute() and lab.client_ids == [] and lab.timings == {}
+    finally:
+        for lab in (docker, embedded, external):
+            lab.close()
+    assert not any(lab.dir.exists() for lab in (docker, embedded, external))
 
 
 def test_a_release_the_proxy_does_not_serve_is_named_and_leaves_no_scratch(tmp_path):
     import shutil
 
-    from support.provision import build
+    from support.lab.provision import build
 
     if not shutil.which("go"):
         pytest.skip("no go tool on PATH")

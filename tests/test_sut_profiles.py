@@ -456,3 +456,24 @@ def test_pypi_sut_installs_and_lists_its_tools(name, tmp_path):
 def test_megaraptor_lists_the_canonical_tools(tmp_path):
     argv, env = CANONICAL.command(None, _dummy_api_config(tmp_path), shlex.split(os.environ["RAPTORSPEC_MEGARAPTOR_COMMAND"]))
     _check_server("megaraptor", argv, env, tmp_path)
+
+
+def test_a_sut_profile_file_does_not_change_the_module_level_profiles():
+    """--sut-profile is one run's choice: the loaded profile lives in that run's config."""
+    import pytest as _pytest
+
+    class Config:  # what resolve_suts needs of a pytest.Config
+        def __init__(self):
+            self.stash = _pytest.Stash()
+
+        def getoption(self, name):
+            return {"sut_profile": str(Path(__file__).parent / "sut_fakes" / "fake_profile.py"),
+                    "sut_command": "python fake.py"}.get(name)
+
+    before = dict(PROFILES)
+    config = Config()
+    names = resolve_suts(config)
+    assert names == ["fake"] and get_profile("fake", config).name == "fake"
+    assert PROFILES == before
+    with _pytest.raises(SutConfigError):
+        get_profile("fake")  # another run (no config) does not see it

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from support import procs
 from support.sut.session import (
     SutCrashed,
     SutError,
@@ -41,33 +42,8 @@ def fake(tmp_path: Path):
         session.close()
 
 
-def _state(pid: int) -> str | None:
-    """The /proc state letter of a process (None when it does not exist)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def _running(pid: int) -> bool:
-    state = _state(pid)
-    return state is not None and state not in ("Z", "X")
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group, found by scanning /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
+_running = procs.pid_alive
+_group_members = procs.group_members
 
 
 def test_tools_answer_and_environment_is_private(fake: SutSession, tmp_path: Path):

@@ -25,6 +25,7 @@ class FakeLab:
     mode = "fake"
     dir = Path("/nonexistent")
     api_config = Path("/nonexistent/api_client.yaml")
+    client_ids: list[str] = []
 
     def __init__(self, dies_after_checks: int | None = None):
         self.checks = 0

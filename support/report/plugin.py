@@ -29,10 +29,7 @@ from .model import NO_SUT, FeatureDoc, Run, ScenarioRun, StepDoc, canonical, cle
 from .render import render_html
 from .tidy import our_entries, own_message
 
-try:  # where pytest-bdd keeps the scenario behind each generated test function
-    from pytest_bdd.scenario import scenario_wrapper_template_registry as _TEMPLATES
-except ImportError:  # pragma: no cover - a future pytest-bdd; skipped scenarios then show no steps
-    _TEMPLATES = {}
+from support.bdd import scenario_of
 
 DEFAULT_REPORT = "reports/living-doc/index.html"
 _PLUGIN_NAME = "raptorspec-living-doc"
@@ -114,7 +111,7 @@ def _short_repr(excinfo: pytest.ExceptionInfo[BaseException]) -> str:
 def _template(item: pytest.Item) -> Any:
     """The pytest-bdd scenario behind a test item, or None for any other test."""
     try:
-        return _TEMPLATES.get(getattr(item, "obj", None))
+        return scenario_of(item)
     except TypeError:  # not weak-referenceable: not a scenario function
         return None
 

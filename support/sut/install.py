@@ -40,8 +40,8 @@ class _HasRequirements(Protocol):
 
 
 def default_cache_dir() -> Path:
-    """``<the suite's cache>/suts``: $RAPTORSPEC_CACHE or $XDG_CACHE_HOME/raptorspec (see support.provision)."""
-    from support.provision import cache_dir
+    """``<the suite's cache>/suts``: $RAPTORSPEC_CACHE or $XDG_CACHE_HOME/raptorspec (see support.cache)."""
+    from support.cache import cache_dir
 
     return cache_dir() / "suts"
 

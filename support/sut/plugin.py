@@ -1,7 +1,13 @@
 """pytest plugin: every scenario runs once per server under test (SUT).
 
-- Options ``--sut`` (repeatable), ``--sut-command``, ``--sut-profile``, ``--sut-timeout``;
-  which SUTs a run uses, and the default, are described in :mod:`support.sut.registry`.
+- Options ``--sut`` (repeatable), ``--sut-command``, ``--sut-url``, ``--sut-profile``,
+  ``--sut-timeout``, ``--sut-max-reply``, ``--sut-drain``; which SUTs a run uses, and the default, are
+  described in :mod:`support.sut.registry`. ``--sut-url URL`` is ``--sut-command``'s twin:
+  it says how to *reach* the server (Streamable HTTP at URL instead of a process on stdio),
+  never what it is; the profile (the tool mapping) is chosen exactly as with
+  ``--sut-command``: ``--sut NAME --sut-url URL`` = NAME's profile at URL; ``--sut-profile
+  PATH --sut-url URL`` = that profile at URL; ``--sut-url URL`` alone = the default
+  profile for a server the suite does not install (megaraptor). The two cannot be combined.
 - ``sut_name``: autouse; parametrized (session scope, so the run is grouped by SUT) for each
   pytest-bdd scenario, with ids like ``[velociraptor-mcp-server]``; None in other tests.
 - At collection, a scenario whose ``tool`` markers name a canonical tool the SUT lacks is
@@ -9,10 +15,21 @@
   (``tool`` or ``tool::<scenario title>``) becomes ``xfail(strict=True)``.
 - ``sut``: the SUT for one scenario (:class:`SutHandle`): ``call``, ``read_resource``,
   ``get_prompt``, ``list_tools``. One :class:`~support.sut.session.SutSession` per SUT
-  lives for the whole run (``sut_sessions``); a dead one is restarted before a scenario.
-  At teardown the scenario's MCP transcript and SUT name go to ``user_properties``.
+  lives for the whole run (``sut_sessions``). At teardown the scenario's MCP transcript and
+  SUT name go to ``user_properties``.
+- **A SUT's failure is charged to the scenario during which it happened**: at the end of
+  each scenario's steps, :meth:`SutSession.check_quiet` waits until a short drain
+  (``--sut-drain``, default 0.5 s after the last reply) has passed and fails *that* scenario if the
+  SUT wrote non-protocol output after a correct reply or died. A session whose failure was
+  already charged is restarted for the next scenario (the transcript says so). A session
+  found dead *before* a scenario uses it, with nothing charged (it died between two
+  scenarios, after the previous one's end check passed), fails the scenario that finds it,
+  saying so: the previous scenario's verdict is already out and was right when given, and
+  running this one on a silently restarted server would hide the death.
   It needs a ``lab`` fixture (from the lab plugin) with ``api_config`` and ``dir``.
-- Every SUT process is closed at the end of the session.
+- Every SUT process, and every process it started, is ended at the end of the session; a
+  late fault of the last session or a process that could not be ended fails the run
+  (an error at teardown of the last test, naming it: :class:`SutLeftProcesses`).
 """
 from __future__ import annotations
 
@@ -20,13 +37,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from support.errors import RaptorspecError
+from support.errors import RaptorspecError, SutError
 
 from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
 from support.sut.profiles import NoCommand, Profile
 from support.sut.registry import SutConfigError, get_profile, needs_command, resolve_suts, sut_command
-from support.sut.session import SutProtocolError, SutSession
+from support.sut.session import DEFAULT_DRAIN, DEFAULT_MAX_REPLY, SutProtocolError, SutSession
 
 _SUTS_KEY = pytest.StashKey[list[str]]()
 _START_FAILURES_LIMIT = 2
@@ -57,18 +74,54 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "canonical tools onto the server started by --sut-command.",
     )
     group.addoption(
+        "--sut-url", default=None, metavar="URL",
+        help="reach the SUT over Streamable HTTP at URL (e.g. http://127.0.0.1:8000/mcp) instead of "
+             "starting it on stdio. The profile is chosen as for --sut-command: --sut NAME --sut-url URL "
+             "is NAME's tool mapping at URL; with --sut-profile, that profile; alone, megaraptor's. "
+             "Not combinable with --sut-command.",
+    )
+    group.addoption(
+        "--sut-max-reply", type=_byte_size, default=DEFAULT_MAX_REPLY, metavar="BYTES",
+        help="longest MCP message a SUT may send (default 256MiB; suffixes KiB, MiB, GiB). A longer "
+             "one fails the step at once, saying so.",
+    )
+    group.addoption(
+        "--sut-drain", type=float, default=DEFAULT_DRAIN, metavar="SECONDS",
+        help="at each scenario's end, how long after the SUT's last reply to wait for late "
+             f"non-protocol output before the scenario is declared clean (default {DEFAULT_DRAIN:g}).",
+    )
+    group.addoption(
         "--sut-timeout", type=float, default=60.0, metavar="SECONDS",
         help="deadline of each MCP request to a SUT (default 60). A SUT that misses it fails "
              "the step and is restarted for the next scenario.",
     )
 
 
+def _byte_size(text: str) -> int:
+    """``"256MiB"`` → 268435456; plain digits are bytes. Units: KiB, MiB, GiB (also K, M, G)."""
+    raw = text.strip()
+    units = {"kib": 1 << 10, "k": 1 << 10, "mib": 1 << 20, "m": 1 << 20, "gib": 1 << 30, "g": 1 << 30, "b": 1}
+    number = raw.rstrip("KkMmGgIiBb")
+    unit = raw[len(number):].strip().lower() or "b"
+    if unit not in units or not number.strip():
+        raise ValueError(f"not a size: {text!r} (e.g. 256MiB)")
+    size = int(float(number) * units[unit])
+    if size <= 0:
+        raise ValueError(f"--sut-max-reply must be positive, not {text!r}")
+    return size
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tool(name): the canonical MCP tool a scenario exercises")
     try:
-        config.stash[_SUTS_KEY] = resolve_suts(config)
+        suts = config.stash[_SUTS_KEY] = resolve_suts(config)
     except SutConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    url = config.getoption("sut_url", None)
+    if url and not any(not get_profile(n, config).installable for n in suts) and len(suts) != 1:
+        raise pytest.UsageError(
+            f"--sut-url {url} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
+            f"does not install, or to a lone --sut NAME")
 
 
 def _suts(config: pytest.Config) -> list[str]:
@@ -80,17 +133,9 @@ def _suts(config: pytest.Config) -> list[str]:
 
 def _scenario_of(function: Any) -> Any:
     """The pytest-bdd scenario behind a test function (None for other tests)."""
-    found = getattr(function, "__scenario__", None)
-    if found is not None:
-        return found
-    try:
-        from pytest_bdd.scenario import scenario_wrapper_template_registry
-    except ImportError:  # pragma: no cover - pytest-bdd is a dependency of the suite
-        return None
-    try:
-        return scenario_wrapper_template_registry.get(function)
-    except TypeError:
-        return None
+    from support.bdd import scenario_of
+
+    return scenario_of(function)
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +174,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = callspec.params.get("sut_name") if callspec is not None else None
         if not name:
             continue
-        profile = get_profile(name)
+        profile = get_profile(name, config)
         tools = tools_of(item)
         missing = [t for t in tools if not profile.supports(t)]
         if missing:
@@ -157,19 +202,30 @@ class SutSessions:
         self.cache_dir = cache_dir
         self.sessions: dict[str, SutSession] = {}
         self.failures: dict[str, list[str]] = {}
+        self.last_user: dict[str, str] = {}     # SUT name -> node id of the last scenario that used it
+
+    def _applies(self, name: str) -> bool:
+        """--sut-command / --sut-url apply to a SUT the suite can neither install nor start itself
+        (neither on PyPI nor bundled, e.g. megaraptor), or to a lone --sut."""
+        return needs_command(get_profile(name, self.config)) or _suts(self.config) == [name]
 
     def command_for(self, name: str) -> list[str] | None:
-        """--sut-command applies to the SUT the suite cannot install, or to a lone --sut."""
+        """The --sut-command for this SUT, or None (see :meth:`_applies`)."""
         command = sut_command(self.config)
-        if not command:
-            return None
-        suts = _suts(self.config)
-        profile = get_profile(name)
-        if needs_command(profile) or suts == [name]:
-            return command
-        return None
+        return command if command and self._applies(name) else None
 
-    def get(self, name: str, lab: Any) -> SutSession:
+    def url_for(self, name: str) -> str | None:
+        """The --sut-url for this SUT, or None (the same rule as --sut-command)."""
+        url = self.config.getoption("sut_url", None)
+        return url if url and self._applies(name) else None
+
+    def get(self, name: str, lab: Any, user: str = "") -> SutSession:
+        """The running session of SUT ``name`` for the scenario ``user`` (a node id).
+
+        Starts it on first use. A session whose failure was already charged to a scenario
+        is restarted (noted in the transcript); one found dead with nothing charged fails
+        this scenario, saying when it died (see the module docstring).
+        """
         failures = self.failures.setdefault(name, [])
         if len(failures) >= _START_FAILURES_LIMIT:
             pytest.fail(f"SUT {name} failed to start {len(failures)} times; not trying again. Last time:\n"
@@ -178,9 +234,23 @@ class SutSessions:
         if session is None:
             session = self._create(name, lab)
             self.sessions[name] = session
-        if session.alive() is not None:
+        why = session.alive() if session.starts else None
+        previous = self.last_user.get(name)
+        self.last_user[name] = user
+        if why is not None and not session.reported:
+            session.reported = True   # charged here; the next scenario restarts it
+            pytest.fail(
+                f"{session._describe(f'was found dead before this scenario used it: {why}')}\n"
+                f"It passed the end-of-scenario check ({session.drain:g}s after its last reply) of the last "
+                f"scenario that used it ({previous or 'none'}), so this happened between scenarios. "
+                f"It is restarted for the next one.",
+                pytrace=False)
+        if why is not None or not session.starts:
             try:
-                session.restart()
+                if session.starts:
+                    session.restart(reason=f"{why} (charged to {previous or 'an earlier scenario'})")
+                else:
+                    session.start()
             except RaptorspecError as exc:
                 failures.append(str(exc))
                 raise
@@ -188,7 +258,16 @@ class SutSessions:
         return session
 
     def _create(self, name: str, lab: Any) -> SutSession:
-        profile = get_profile(name)
+        timeout = float(self.config.getoption("sut_timeout") or 60.0)
+        max_reply = int(self.config.getoption("sut_max_reply", None) or DEFAULT_MAX_REPLY)
+        drain = self.config.getoption("sut_drain", None)
+        drain = DEFAULT_DRAIN if drain is None else float(drain)
+        workdir = Path(lab.dir) / "suts" / name
+        url = self.url_for(name)
+        if url:
+            return SutSession(name, [], {}, workdir, url=url, start_timeout=max(60.0, timeout),
+                              call_timeout=timeout, max_reply=max_reply, drain=drain)
+        profile = get_profile(name, self.config)
         command = self.command_for(name)
         venv = None
         if command is None and profile.installable:
@@ -201,13 +280,28 @@ class SutSessions:
             argv, env = profile.command(venv, Path(lab.api_config), command)
         except NoCommand as exc:
             pytest.fail(str(exc), pytrace=False)
-        timeout = float(self.config.getoption("sut_timeout") or 60.0)
-        return SutSession(name, argv, env, Path(lab.dir) / "suts" / name,
-                          start_timeout=max(60.0, timeout), call_timeout=timeout)
+        return SutSession(name, argv, env, workdir, start_timeout=max(60.0, timeout), call_timeout=timeout,
+                          max_reply=max_reply, drain=drain)
 
-    def close_all(self) -> None:
+    def close_all(self) -> list[SutError]:
+        """Check each session one last time, end it and all it started; return what went wrong.
+
+        The list holds a late fault of a session not yet charged to a scenario
+        (:class:`SutStreamError` / :class:`SutCrashed`) and :class:`SutLeftProcesses` for
+        processes that outlived their SUT. Idempotent.
+        """
+        problems: list[SutError] = []
         for session in self.sessions.values():
+            try:
+                session.check_quiet(drain=0, when="the run (after the last scenario that used it)")
+            except SutError as exc:
+                problems.append(exc)
             session.close()
+            left = session.left_processes_error()
+            if left is not None:
+                session.escaped = []
+                problems.append(left)
+        return problems
 
 
 @pytest.fixture(scope="session")
@@ -224,7 +318,10 @@ def sut_sessions(request: pytest.FixtureRequest, sut_cache_dir: Path) -> Iterato
     try:
         yield sessions
     finally:
-        sessions.close_all()
+        problems = sessions.close_all()
+    if problems:
+        first = problems[0]
+        raise type(first)("\n\n".join(str(p) for p in problems))
 
 
 _SESSIONS_KEY = pytest.StashKey[SutSessions]()
@@ -306,10 +403,35 @@ def sut(request: pytest.FixtureRequest, sut_name: str | None, lab: Any, sut_sess
     if not sut_name:
         pytest.fail("the sut fixture runs in scenarios (one per SUT); elsewhere parametrize "
                     "sut_name with indirect=True", pytrace=False)
-    session = sut_sessions.get(sut_name, lab)
-    handle = SutHandle(sut_name, get_profile(sut_name), session)
+    session = sut_sessions.get(sut_name, lab, request.node.nodeid)
+    handle = SutHandle(sut_name, get_profile(sut_name, request.config), session)
+    request.node.stash[_SESSION_OF_ITEM] = session
     try:
         yield handle
     finally:
         request.node.user_properties.append(("mcp_transcript", session.take_transcript()))
         request.node.user_properties.append(("sut", sut_name))
+
+
+_SESSION_OF_ITEM = pytest.StashKey[SutSession]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Charge the scenario with what its SUT did up to a short drain after its last reply."""
+    __tracebackhide__ = True
+    try:
+        result = yield
+    except BaseException:
+        session = item.stash.get(_SESSION_OF_ITEM, None)
+        if session is not None:
+            try:   # the scenario failed already; a SUT fault it also caused is charged to it
+                session.check_quiet(drain=0)
+            except SutError as exc:
+                item.add_report_section("call", "sut", f"The SUT also failed during this scenario:\n{exc}")
+            session.reported = session.reported or session.alive() is not None
+        raise
+    session = item.stash.get(_SESSION_OF_ITEM, None)
+    if session is not None:
+        session.check_quiet()
+    return result

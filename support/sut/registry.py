@@ -11,6 +11,10 @@ Options (added by :mod:`support.sut.plugin`):
   of its venv); with ``--sut-profile path/to/profile.py`` any other stdio MCP server, mapped
   by that file's ``PROFILE``. Given with one PyPI ``--sut`` only, it replaces the suite's own
   install of that server (to test your checkout of it).
+- ``--sut-url URL``: ``--sut-command``'s twin, by the same rules: the server is reached over
+  Streamable HTTP at URL instead of started on stdio. ``--sut NAME --sut-url URL`` is NAME's
+  profile at URL; ``--sut-profile PATH --sut-url URL`` that profile; ``--sut-url`` alone
+  megaraptor's. Not together with ``--sut-command``.
 
 **Default, when no --sut is given: the reference server and the three PyPI SUTs**
 (reference, velociraptor-mcp-server, iflow-mcp-mgreen27-mcp-velociraptor,
@@ -60,16 +64,38 @@ class SutConfigError(ValueError):
     """The --sut options do not name a runnable set of servers."""
 
 
-def get_profile(name: str) -> Profile:
-    """The profile of a SUT by name (also the name of a profile loaded with --sut-profile)."""
+#: Where a run keeps the profile it loaded with --sut-profile (in its own config, so that
+#: loading one never changes :data:`PROFILES` for another run in the same process).
+_USER_PROFILES: Any = None
+
+
+def _user_profiles(config: Any) -> dict[str, Profile] | None:
+    """The --sut-profile profiles of one pytest run (None for a config without a stash)."""
+    global _USER_PROFILES
+    stash = getattr(config, "stash", None)
+    if stash is None:
+        return None
+    if _USER_PROFILES is None:
+        import pytest
+
+        _USER_PROFILES = pytest.StashKey[dict]()
+    return stash.setdefault(_USER_PROFILES, {})
+
+
+def get_profile(name: str, config: Any = None) -> Profile:
+    """The profile of a SUT by name: one of :data:`PROFILES`, or the one this run (``config``)
+    loaded with --sut-profile. Raises :class:`SutConfigError` for an unknown name."""
+    user = _user_profiles(config) or {}
     try:
-        return PROFILES[name]
+        return user.get(name) or PROFILES[name]
     except KeyError:
-        raise SutConfigError(f"unknown SUT {name!r}; known: {', '.join(PROFILES)}") from None
+        raise SutConfigError(f"unknown SUT {name!r}; known: {', '.join([*PROFILES, *user])}") from None
 
 
 def load_profile_file(path: str | Path) -> Profile:
-    """Load ``PROFILE`` from a profile module given by path, and register it by its name."""
+    """Load ``PROFILE`` from a profile module given by path (not registered: see :func:`resolve_suts`).
+
+    Raises :class:`SutConfigError` when the file is missing or defines no named ``PROFILE``."""
     path = Path(path)
     if not path.is_file():
         raise SutConfigError(f"--sut-profile {path}: no such file")
@@ -80,7 +106,6 @@ def load_profile_file(path: str | Path) -> Profile:
     profile = getattr(module, "PROFILE", None)
     if not isinstance(profile, Profile) or not profile.name:
         raise SutConfigError(f"--sut-profile {path}: defines no PROFILE (a named support.sut.profiles.Profile)")
-    PROFILES[profile.name] = profile
     return profile
 
 
@@ -95,10 +120,20 @@ def resolve_suts(config: Any) -> list[str]:
     asked: list[str] = [n for item in (_opt(config, "sut") or []) for n in item.split(",") if n.strip()]
     asked = [n.strip() for n in asked]
     command = _opt(config, "sut_command")
+    url = _opt(config, "sut_url")
+    if url and command:
+        raise SutConfigError("--sut-url and --sut-command both say how to reach the SUT; give one of them")
+    command = command or url   # --sut-url selects SUTs exactly like --sut-command
     profile_file = _opt(config, "sut_profile")
-    custom = load_profile_file(profile_file).name if profile_file else None
+    custom = None
+    if profile_file:
+        loaded = load_profile_file(profile_file)
+        custom = loaded.name
+        user = _user_profiles(config)
+        if user is not None:
+            user[custom] = loaded
     if custom and not command:
-        raise SutConfigError(f"--sut-profile {profile_file} needs --sut-command (how to start that server)")
+        raise SutConfigError(f"--sut-profile {profile_file} needs --sut-command or --sut-url (how to reach that server)")
 
     if not asked:
         if command:
@@ -112,15 +147,15 @@ def resolve_suts(config: Any) -> list[str]:
             if command:
                 names.append(custom or MEGARAPTOR.name)
             continue
-        profile = get_profile(name)
+        profile = get_profile(name, config)
         if needs_command(profile) and not command:
             raise SutConfigError(
-                f"SUT {name} is not installed by the suite: add --sut-command, e.g. "
+                f"SUT {name} is not installed by the suite: add --sut-command (or --sut-url), e.g. "
                 f'--sut {name} --sut-command "python -m megaraptor_mcp"'
             )
         names.append(name)
     unique = list(dict.fromkeys(names))
-    commanded = [n for n in unique if needs_command(PROFILES[n])]
+    commanded = [n for n in unique if needs_command(get_profile(n, config))]
     if len(commanded) > 1:
         raise SutConfigError(f"one --sut-command cannot start {', '.join(commanded)}; run them separately")
     return unique

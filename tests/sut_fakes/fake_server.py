@@ -4,7 +4,9 @@ Run with the suite's interpreter: ``python tests/sut_fakes/fake_server.py``. Eac
 way a real server under test can fail the client: hang, crash, error replies of every
 shape, garbage on stdout, a stderr flood, a leaked private key, a child process.
 Environment switches: FAKE_HANG_AT_START=1 never answers initialize; FAKE_EXIT_AT_START=N
-exits with code N before speaking MCP.
+exits with code N before speaking MCP; FAKE_HTTP=1 serves Streamable HTTP on 127.0.0.1 at a
+free port (path /mcp) instead of stdio, and says ``Uvicorn running on http://127.0.0.1:PORT``
+on stderr.
 """
 from __future__ import annotations
 
@@ -135,4 +137,7 @@ if __name__ == "__main__":
         sys.stderr.write("fake: waiting forever before serving\n")
         sys.stderr.flush()
         anyio.run(anyio.sleep_forever)
-    server.run()
+    if os.environ.get("FAKE_HTTP"):
+        server.run("streamable-http", host="127.0.0.1", port=0)
+    else:
+        server.run()

@@ -1,0 +1,188 @@
+"""What every lab is (the :class:`Lab` protocol), the lifecycle they share (:class:`LabBase`),
+and small process/port helpers.
+
+Lifecycle, the same for the embedded, docker and external labs::
+
+    with EmbeddedLab(binary) as lab:      # __enter__ runs start(); on ANY failure it calls
+        ...                               # close(failed=True) first, so nothing is left
+                                          # half-started, then raises LabError (with the cause,
+                                          # the log tails and the kept lab directory)
+
+``start()`` does everything that needs undoing *after* the lab object exists, so that
+``close()`` can always undo it; ``close()`` is idempotent and safe after a partial start.
+"""
+from __future__ import annotations
+
+import ctypes
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from support.errors import LabError
+from support.secrets import mask
+
+_PR_SET_PDEATHSIG = 1
+
+
+@runtime_checkable
+class Lab(Protocol):
+    """A live Velociraptor server with enrolled client(s), whatever runs it: what the fixtures,
+    waits, oracle and SUT layer may use. (How a lab starts is :class:`LabBase`'s business.)
+
+    ``mode``: "embedded", "docker" or "external". ``dir``: the lab's own directory (configs,
+    logs, SUT logs; absolute). ``api_config``: the api_client.yaml the oracle uses.
+    ``client_ids``: the enrolled, interrogated clients (``C.<16 hex>``), known once started
+    (an external lab leaves it empty: the target registry finds its clients).
+    ``alive()``: None while healthy, else a sentence saying what died. ``logs(lines)``: the
+    tails of the lab's logs, secrets masked. ``certificates()``: name -> PEM of every
+    certificate the lab uses. ``close()``: stop what the lab started; idempotent.
+    """
+
+    mode: str
+    dir: Path
+    api_config: Path
+    client_ids: list[str]
+
+    def alive(self) -> str | None: ...
+    def logs(self, lines: int = 30) -> str: ...
+    def certificates(self) -> dict[str, str]: ...
+    def close(self) -> None: ...
+
+
+class LabBase:
+    """The shared lifecycle: ``__enter__`` = ``start()`` inside the cleanup guard.
+
+    Subclasses set ``mode`` and implement ``start``, ``close(failed)``, ``alive``, ``logs``
+    and ``certificates``. When ``start()`` raises an ``Exception``, ``__enter__`` calls
+    ``close(failed=True)`` and raises :class:`LabError` ``"the <mode> lab did not start: …"``
+    carrying the cause, the lab's log tails and (when the lab kept it) its directory's
+    absolute path. Any other ``BaseException`` (KeyboardInterrupt, pytest's exit) still
+    gets ``close(failed=True)`` and propagates unchanged.
+    """
+
+    mode = "?"
+    dir: Path
+    kept_dir: Path | None = None  # set by close(failed=True) when the directory is kept
+
+    def start(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self, failed: bool = False) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def logs(self, lines: int = 30) -> str:  # pragma: no cover - abstract
+        return ""
+
+    def __enter__(self):
+        try:
+            self.start()
+        except Exception as exc:
+            tails = _safe(lambda: self.logs(40))
+            try:
+                self.close(failed=True)
+            except Exception as close_exc:  # noqa: BLE001 - reported with the start failure
+                tails += f"\n(closing the half-started lab also failed: {type(close_exc).__name__}: {close_exc})"
+            raise LabError(self._start_failure(exc, tails)) from exc
+        except BaseException:
+            self.close(failed=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(failed=exc_type is not None)
+
+    def _start_failure(self, exc: BaseException, tails: str) -> str:
+        parts = [f"the {self.mode} lab did not start: {type(exc).__name__}: {exc}"]
+        if tails.strip():
+            parts.append(tails)  # the same logs a wait attached as notes, a little longer
+        else:
+            parts.extend(n for n in getattr(exc, "__notes__", []) if n.strip())
+        if self.kept_dir is not None:
+            parts.append(f"The lab directory is kept for inspection (configs, logs, datastore): {self.kept_dir}\n"
+                         f"Remove it when done: rm -rf {self.kept_dir}")
+        return "\n".join(parts)
+
+
+def _safe(fn) -> str:
+    try:
+        return fn() or ""
+    except Exception as exc:  # noqa: BLE001
+        return f"(could not read the lab's logs: {exc})"
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on 127.0.0.1 (held open together so they differ)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_in_use(port: int) -> bool:
+    """True when 127.0.0.1:``port`` cannot be bound (another program holds it)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def tail(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a text file ("" when it cannot be read)."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def log_tail_block(name: str, path: Path, lines: int) -> str:
+    """``--- last N lines of NAME log (PATH) ---`` and the masked tail (secrets never shown)."""
+    return f"--- last {lines} lines of {name} log ({path}) ---\n{mask(tail(path, lines))}"
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL if the harness dies without tearing down."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def run_checked(cmd: list[str], what: str, *, cwd: Path | None = None, timeout: float = 120,
+                input_text: str | None = None, env: dict[str, str] | None = None) -> str:
+    """Run ``cmd`` (a list, no shell) and return its stdout.
+
+    Raises :class:`LabError` naming ``what``, the command and the output tail when the
+    program is missing, exits non-zero or runs longer than ``timeout`` seconds.
+    """
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, input=input_text,
+                              env=env)
+    except FileNotFoundError:
+        raise LabError(f"{what}: program not found: {cmd[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise LabError(f"{what}: `{' '.join(cmd)}` did not finish within {timeout:g}s") from None
+    if proc.returncode != 0:
+        raise LabError(f"{what} failed (exit {proc.returncode}): `{' '.join(cmd)}`\n{(proc.stderr or proc.stdout)[-2000:]}")
+    return proc.stdout
+
+
+def warn(msg: str) -> None:
+    """One line on stderr, prefixed, for what the harness does on the user's behalf."""
+    print(f"[raptorspec lab] {msg}", file=sys.stderr, flush=True)
+
