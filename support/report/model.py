@@ -172,6 +172,9 @@ class Run:
     command: str = ""
     #: What changed since a previous run (a :class:`support.report.compare.Changes`), or None.
     changes: Any = None
+    #: The pages computed from the code (a :class:`support.report.pages.Pages`): step catalogue,
+    #: argument coverage, hygiene. None: :func:`support.report.render.render_html` computes them.
+    pages: Any = None
 
     def __post_init__(self) -> None:
         """Features in file order, runs in layout order: the page does not depend on the order

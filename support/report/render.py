@@ -11,6 +11,7 @@ from typing import Any
 
 from .compare import CATEGORIES, Changes
 from .model import FeatureDoc, Run, ScenarioRun, StepDoc, anchor, clean, worst
+from .pages import Pages, collect
 from .transcript import Block, answered, sent
 
 LABELS = {
@@ -80,6 +81,17 @@ pre.failure { font-size: 13px; background: #fff; border-color: var(--fail); colo
 pre.traceback { color: #3a3f45; }
 #changes ul { margin: 4px 0 8px; padding-left: 20px; } #changes h3 { margin-top: 10px; }
 #changes table td, #changes table th { border: 1px solid var(--line); padding: 2px 8px; font-size: 12.5px; }
+.also { margin: 0 0 8px; font-size: 13px; } .also a { margin-right: 12px; }
+table.code { width: 100%; font-size: 12.5px; margin: 6px 0 12px; }
+table.code th, table.code td { border: 1px solid var(--line); padding: 2px 8px; text-align: left; vertical-align: top; }
+table.code th.group { background: #eef1f4; font-weight: 600; }
+table.code td.phrase, table.code td.arg { font-family: ui-monospace, Menlo, Consolas, monospace; }
+table.code td.where { white-space: nowrap; color: var(--muted); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11.5px; }
+table.code ul { margin: 0; padding-left: 16px; } table.code details > summary { margin: 0; }
+tr.unused td.phrase { color: var(--skip); } tr.uncovered td { background: var(--fail-bg); }
+tr.uncovered td.arg { color: var(--fail); font-weight: 600; }
+.o-covered { color: var(--pass); background: var(--pass-bg); } .o-excepted { color: var(--none); background: var(--none-bg); }
+.o-uncovered, .o-broken { color: var(--fail); background: var(--fail-bg); } .o-unused { color: var(--skip); background: var(--skip-bg); }
 """
 
 
@@ -102,7 +114,10 @@ def badge(outcome: str, text: str | None = None) -> str:
 
 
 def render_html(run: Run) -> str:
+    """The whole page. The code-derived pages (step catalogue, argument coverage, hygiene) are
+    ``run.pages`` when set, else computed here (:func:`support.report.pages.collect`)."""
     summary = run.summary()
+    pages = run.pages if run.pages is not None else collect()
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -110,10 +125,11 @@ def render_html(run: Run) -> str:
         f"<h1>{e(run.title)}</h1>",
         f'<div class="meta">Generated {e(run.generated)} · <code>{e(run.command)}</code> · '
         f'servers under test: {e(", ".join(run.suts))}</div>',
-        _summary(summary), _changes(run.changes), _matrix(run), _contents(run),
+        _summary(summary), _changes(run.changes), _matrix(run), _contents(run, pages),
     ]
     for key, feature in run.features.items():
         parts.append(_feature(feature, [r for r in run.runs if r.feature == key], run))
+    parts += [_step_catalogue(pages, run), _argument_coverage(pages, run), _hygiene(pages)]
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
@@ -162,12 +178,144 @@ def _matrix(run: Run) -> str:
     return "".join(html)
 
 
-def _contents(run: Run) -> str:
+def _contents(run: Run, pages: Pages) -> str:
     items = []
     for key, feature in run.features.items():
         outcome = worst([r.outcome for r in run.runs if r.feature == key])
         items.append(f'<li><a href="#{anchor(key)}">{e(feature.name)}</a> {badge(outcome)}</li>')
-    return f'<section class="block" id="contents"><h2>Features</h2><ul class="toc">{"".join(items)}</ul></section>'
+    also = [("steps", "Step catalogue"), ("arguments", "Argument coverage")]
+    if pages.hygiene is not None or "hygiene" in pages.errors:
+        also.append(("hygiene", "Hygiene"))
+    links = "".join(f'<a href="#{page}">{e(title)}</a>' for page, title in also)
+    return (f'<section class="block" id="contents"><h2>Features</h2><div class="also">From the code: {links}</div>'
+            f'<ul class="toc">{"".join(items)}</ul></section>')
+
+
+# --- pages computed from the code ---------------------------------------------------------------
+
+
+def _broken(page: str, title: str, why: str) -> str:
+    return (f'<section class="block" id="{page}"><h2>{e(title)}</h2>'
+            f'<p>{badge("broken", "not computed")} {e(why)}</p></section>')
+
+
+def _feature_links(run: Run) -> tuple[dict[str, str], set[str]]:
+    """(feature file as written in the repo → its anchor, the anchors of scenarios on the page)."""
+    files = {}
+    for f in run.features.values():
+        files[f.path or f.key] = anchor(f.key)
+        files.setdefault("features/" + f.key, anchor(f.key))
+    return files, {anchor(r.feature, r.scenario) for r in run.runs}
+
+
+def _where_link(file: str, line: int, files: dict[str, str], text: str | None = None) -> str:
+    shown = e(text if text is not None else f"{file}:{line}")
+    target = files.get(file)
+    return f'<a href="#{target}">{shown}</a>' if target else shown
+
+
+def _step_catalogue(pages: Pages, run: Run) -> str:
+    """Each step phrase, where it is defined, its docstring's first line, the feature lines
+    that use it; steps nobody uses flagged."""
+    if pages.steps is None:
+        return _broken("steps", "Step catalogue", pages.errors.get("steps", "not computed"))
+    files, _ = _feature_links(run)
+    unused = sum(1 for s in pages.steps if s["unused"])
+    html = [f'<section class="block" id="steps"><h2>Step catalogue</h2>'
+            f'<p class="muted">Generated from the code (<code>python -m support.steps</code>): '
+            f'{len(pages.steps)} step definitions, {unused} used by no feature.</p>'
+            '<table class="code"><thead><tr><th>step</th><th>defined at</th><th>what it does</th>'
+            '<th>used in</th></tr></thead><tbody>']
+    module = None
+    for s in pages.steps:
+        if s["module"] != module:
+            module = s["module"]
+            html.append(f'<tr><th class="group" colspan="4">{e(module)}</th></tr>')
+        uses = [_where_link(u["file"], u["line"], files) for u in s["uses"]]
+        if not uses:
+            used = badge("unused")
+        elif len(uses) <= 6:
+            used = ", ".join(uses)
+        else:
+            used = (", ".join(uses[:6]) + f'<details><summary>{len(uses) - 6} more</summary>'
+                    + ", ".join(uses[6:]) + "</details>")
+        css = ' class="unused"' if s["unused"] else ""
+        html.append(f'<tr{css} data-step="{e(s["phrase"])}" data-unused="{str(s["unused"]).lower()}">'
+                    f'<td class="phrase"><span class="kw">{e(s["type"].capitalize())}</span> {e(s["phrase"])}</td>'
+                    f'<td class="where">{e(s["where"])}</td><td>{e(s["doc"]) or badge("broken", "no docstring")}</td>'
+                    f'<td>{used}</td></tr>')
+    html.append("</tbody></table></section>")
+    return "".join(html)
+
+
+def _argument_coverage(pages: Pages, run: Run) -> str:
+    """Tool × argument → the covering scenarios; listed exceptions with their reason;
+    uncovered arguments in red."""
+    m = pages.arguments
+    if m is None:
+        return _broken("arguments", "Argument coverage", pages.errors.get("arguments", "not computed"))
+    files, scenarios = _feature_links(run)
+    t = m["totals"]
+    html = ['<section class="block" id="arguments"><h2>Argument coverage: canonical tool × argument</h2>',
+            f'<p class="muted">Which scenarios claim (<code>@arg:&lt;name&gt;</code>) that their Then fails when a server '
+            f'ignores, defaults or alters the argument (<code>python -m support.coverage</code>). '
+            f'{t["arguments"]} arguments: {t["covered"]} covered, {t["excepted"]} listed with a reason '
+            f'(support/coverage_exceptions.yaml), {t["uncovered"]} uncovered.</p>',
+            '<div class="legend">' + badge("covered") + badge("excepted", "listed") + badge("uncovered") + "</div>",
+            '<table class="code"><thead><tr><th>argument</th><th>status</th><th>covered by / reason</th></tr></thead><tbody>']
+    for fam in m["families"]:
+        html.append(f'<tr><th class="group" colspan="3">{e(fam["family"])}</th></tr>')
+        for row in fam["tools"]:
+            for a in row["arguments"]:
+                status = a["status"]
+                if a["scenarios"]:
+                    items = []
+                    for sc in a["scenarios"]:
+                        where = f'{sc["file"]}:{sc["line"]}'
+                        target = next((anchor(f.key, sc["title"]) for f in run.features.values()
+                                       if sc["file"] in (f.path, "features/" + f.key)), "")
+                        title = e(sc["title"])
+                        if target in scenarios:
+                            title = f'<a href="#{target}">{title}</a>'
+                        items.append(f'<li>{title} <span class="file">{_where_link(sc["file"], sc["line"], files, where)}</span></li>')
+                    what = f'<ul>{"".join(items)}</ul>'
+                elif status == "excepted":
+                    what = e(a["reason"] or "")
+                else:
+                    what = '<b>no scenario claims it, and no reason is listed</b>'
+                label = {"excepted": "listed"}.get(status, status)
+                html.append(f'<tr class="{e(status)}" data-tool="{e(row["tool"])}" data-argument="{e(a["argument"])}" '
+                            f'data-status="{e(status)}"><td class="arg">{e(row["tool"])}.{e(a["argument"])}</td>'
+                            f'<td>{badge(status, label)}</td><td>{what}</td></tr>')
+    html.append("</tbody></table>")
+    for key in m.get("stale_exceptions") or []:
+        html.append(f'<p>{badge("broken", "stale exception")} {e(key)}: listed as uncovered, but a scenario claims it '
+                    f'or no tool takes it</p>')
+    for problem in m.get("problems") or []:
+        html.append(f'<p>{badge("broken", "wrong claim")} {e(problem)}</p>')
+    html.append("</section>")
+    return "".join(html)
+
+
+def _hygiene(pages: Pages) -> str:
+    """Per SUT, what one schema-valid call of every tool it lists did (support/hygiene.py);
+    nothing when that module does not exist."""
+    if "hygiene" in pages.errors:
+        return _broken("hygiene", "Hygiene", pages.errors["hygiene"])
+    if pages.hygiene is None:
+        return ""
+    html = ['<section class="block" id="hygiene"><h2>Hygiene: one schema-valid call of every tool a server lists</h2>']
+    if not pages.hygiene:
+        html.append('<p class="muted">No server was swept in this run.</p>')
+    for sut, entry in pages.hygiene.items():
+        counts = entry.get("counts", {}) if isinstance(entry, dict) else {}
+        tools = entry.get("tools", []) if isinstance(entry, dict) else [entry]
+        shown = " · ".join(f"{n} {k}" for k, n in counts.items())
+        bad = any(k != "ok" and k != "skipped" for k in counts)
+        html.append(f'<h3 data-sut="{e(sut)}">{e(sut)} {badge("failed" if bad else "passed", shown or "nothing")}</h3>'
+                    '<ul>' + "".join(f"<li>{e(line)}</li>" for line in tools) + "</ul>")
+    html.append("</section>")
+    return "".join(html)
 
 
 def _feature(feature: FeatureDoc, runs: list[ScenarioRun], run: Run) -> str:
