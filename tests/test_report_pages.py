@@ -200,3 +200,25 @@ def test_the_pages_read_in_a_browser(tmp_path):
             assert covered.evaluate("e => getComputedStyle(e).color") != "rgb(179, 38, 30)"
         finally:
             browser.close()
+
+
+def test_an_outline_line_is_listed_once_among_a_steps_uses(mini):
+    (mini / "pagesteps" / "rows.py").write_text(textwrap.dedent('''
+        from pytest_bdd import parsers, when
+
+        @when(parsers.parse('I count to {n:d}'))
+        def _(n):
+            """Counts."""
+        '''))
+    (mini / "features" / "count.feature").write_text(textwrap.dedent("""\
+        Feature: Count
+          Scenario Outline: counting
+            When I count to <n>
+
+            Examples:
+              | n |
+              | 1 |
+              | 2 |
+        """))
+    steps = collect(steps_dir=mini / "pagesteps", features_dir=mini / "features").steps
+    assert [(Path(u["file"]).name, u["line"], u["text"]) for u in steps[0]["uses"]] == [("count.feature", 3, "I count to 1")]

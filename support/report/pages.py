@@ -26,7 +26,7 @@ class Pages:
 
         {"type": "given" | "when" | "then" | "step", "phrase": str, "module": "steps/x.py",
          "where": "steps/x.py:12", "doc": str, "unused": bool,
-         "uses": [{"file": "features/…", "line": int, "text": str}, …]}
+         "uses": [{"file": "features/…", "line": int, "text": str}, …]}   # one per feature line
 
       or None when not computed;
     - ``arguments``: :func:`support.coverage.matrix`'s structure, or None;
@@ -59,10 +59,12 @@ def steps_page(steps_dir: Path | None = None, features_dir: Path | None = None) 
     out = []
     for entry in cat.catalogue(**kwargs):
         d = entry.definition
-        uses = sorted({(u.file, u.line, u.text) for u in entry.uses})
+        uses: dict[tuple[str, int], str] = {}
+        for u in entry.uses:                  # an Outline's line once, with its first row's text
+            uses.setdefault((u.file, u.line), u.text)
         out.append({"type": d.type, "phrase": d.phrase, "module": f"{d.module.replace('.', '/')}.py",
                     "where": entry.where, "doc": d.doc, "unused": entry.unused,
-                    "uses": [{"file": f, "line": n, "text": t} for f, n, t in uses]})
+                    "uses": [{"file": f, "line": n, "text": uses[f, n]} for f, n in sorted(uses)]})
     return clean_obj(out)
 
 

@@ -86,6 +86,7 @@ table.code { width: 100%; font-size: 12.5px; margin: 6px 0 12px; }
 table.code th, table.code td { border: 1px solid var(--line); padding: 2px 8px; text-align: left; vertical-align: top; }
 table.code th.group { background: #eef1f4; font-weight: 600; }
 table.code td.phrase, table.code td.arg { font-family: ui-monospace, Menlo, Consolas, monospace; }
+table.code td.phrase { min-width: 300px; }
 table.code td.where { white-space: nowrap; color: var(--muted); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11.5px; }
 table.code ul { margin: 0; padding-left: 16px; } table.code details > summary { margin: 0; }
 tr.unused td.phrase { color: var(--skip); } tr.uncovered td { background: var(--fail-bg); }
