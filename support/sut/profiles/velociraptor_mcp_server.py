@@ -138,6 +138,11 @@ class VelociraptorMcpServer(Profile):
             "VelociraptorClient.query reads only resp.Response, never resp.log: a VQL error comes back as no rows",
         "run_vql::A query on a plugin that does not exist is reported":
             "VelociraptorClient.query reads only resp.Response, never resp.log: a VQL error comes back as no rows",
+        # -- wave2-states (issue 10 §3 §4 §6 §8 §9: hunts, flows, resources, prompts, discovery)
+        "list_hunts::The state asked for is applied before the limit":
+            "list_hunts filters on a column State that hunts() rows do not have (state): nothing is listed",
+        "run_vql::A query that never ends comes back as an error within 60 seconds":
+            "run_vql reads the query's stream to its end with no deadline: a query that never ends never answers",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
