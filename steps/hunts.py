@@ -127,14 +127,13 @@ def _(sut, ledger):
     return ledger.calling(sut, "list_hunts")
 
 
-@when(parsers.re(r"I list the hunts that are (?P<state>[A-Z_]+)"), target_fixture="reply")
+@when(parsers.parse("I list the hunts that are {state:w}"), target_fixture="reply")
 def _(sut, ledger, state):
     """Asks for the hunts in one state."""
     return ledger.calling(sut, "list_hunts", state=state)
 
 
-@when(parsers.re(r"I list the hunts that are (?P<state>[A-Z_]+), keeping at most (?P<n>\d+)"),
-      target_fixture="reply", converters={"n": int})
+@when(parsers.parse("I list the hunts that are {state:w}, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, state, n):
     """Asks for the hunts in one state, with a limit."""
     return ledger.calling(sut, "list_hunts", state=state, limit=n)

@@ -255,7 +255,7 @@ def _(reply, ledger, client, label):
         f"The page shows {client.client_id} without the label {ledger.name(label)!r}: {record}")
 
 
-@then(parsers.re(r"the page lists every artifact Velociraptor types (?P<kind>[a-z_]+), typed (?P=kind)"))
+@then(parsers.parse("the page lists every {kind:w} artifact Velociraptor has, with that type"))
 def _(oracle, reply, kind):
     """Every artifact of that type in Velociraptor is on the page, with that type (case-insensitive)."""
     problems = resources.type_problems(resources.records(reply.data, "name"), oracle.artifact_catalog(), kind)

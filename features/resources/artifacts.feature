@@ -27,7 +27,7 @@ Feature: Browse artifacts
   @tool:resource:velociraptor://artifacts
   Scenario Outline: The catalogue gives each <type> artifact the type Velociraptor gives it
     When I browse the artifact catalogue
-    Then the page lists every artifact Velociraptor types <type>, typed <type>
+    Then the page lists every <type> artifact Velociraptor has, with that type
 
     Examples:
       | type         |
