@@ -60,3 +60,71 @@ def _(sut):
     """The SUT process is alive and still lists its tools."""
     assert sut.session.alive() is None, f"SUT {sut.name} died: {sut.session.alive()}"
     assert sut.list_tools(), f"SUT {sut.name} lists no tools after the call"
+
+
+# -- bounded, concurrent and complete (issue 10 §8) ---------------------------------------
+
+import pytest  # noqa: E402
+
+from support import discovery  # noqa: E402
+
+
+@when(parsers.parse('I run the VQL "{query}", waiting at most {deadline:d} seconds'), target_fixture="reply")
+def _(sut, query, deadline):
+    """Asks the server to run the VQL, with this call's own deadline (seconds); no answer by then is a not-ok reply."""
+    return discovery.timed_raw(sut, "run_vql", {"query": query}, float(deadline))
+
+
+@then(parsers.parse("the server under test reports an error within {seconds:d} seconds"))
+def _(reply, seconds):
+    """The reply is an error, and it came within the bound."""
+    took = (reply.raw or {}).get("seconds")
+    assert not (reply.raw or {}).get("timed_out"), f"No answer at all: {reply.error}"
+    assert not reply.ok, f"Expected an error; the server under test answered after {took}s: {said(reply)}"
+    assert took is not None and took <= seconds, f"The error came after {took}s (bound {seconds}s): {said(reply)}"
+
+
+@when(parsers.parse("I run a query that takes {slow:d} seconds and meanwhile list the clients"),
+      target_fixture="side_by_side")
+def _(sut, slow):
+    """Sends a query that sleeps, then — while it is pending — a client listing; skips when the session cannot send
+    two requests at once (saying what support/sut/session.py lacks)."""
+    if not discovery.concurrent_capable(sut.session):
+        pytest.skip(discovery.NOT_CONCURRENT)
+    query = f"SELECT sleep(time={slow}) AS slept FROM scope()"
+    return discovery.side_by_side(sut, ("run_vql", {"query": query}), ("list_clients", {}),
+                                  slow_deadline=slow + 30.0, quick_deadline=30.0)
+
+
+@then(parsers.parse("the listing came back within {seconds:d} seconds, before the slow query"))
+def _(side_by_side, seconds):
+    """The listing answered within the bound, and before the slow query did."""
+    quick = side_by_side["quick"]
+    took = (quick.raw or {}).get("seconds")
+    assert took is not None and took <= seconds and side_by_side["quick_done_first"], (
+        f"The listing took {took}s (bound {seconds}s); it came {'first' if side_by_side['quick_done_first'] else 'after the slow query'}: "
+        f"{said(quick)}")
+
+
+@then("the listing holds the client")
+def _(side_by_side, client):
+    """The listing names the scenario's client."""
+    quick = side_by_side["quick"]
+    assert client.client_id in str(quick.rows or quick.data), f"The listing lacks {client.client_id}: {said(quick)}"
+
+
+@when(parsers.parse("I list the artifacts, keeping at most {n:d}"), target_fixture="reply")
+def _(sut, ledger, n):
+    """Asks for every artifact, with a limit above what Velociraptor has."""
+    return ledger.calling(sut, "list_artifacts", limit=n)
+
+
+@then("the server under test lists exactly the artifacts Velociraptor has")
+def _(oracle, reply):
+    """The reply parses into records, and their names are exactly the names of Velociraptor's artifacts."""
+    assert reply.ok and reply.rows is not None, f"The listing did not parse into records: {said(reply)}"
+    listed = [str(r.get("name")) for r in reply.rows if isinstance(r, dict)]
+    known = oracle.artifact_names()
+    assert len(listed) == len(known) and set(listed) == known, (
+        f"{len(listed)} listed, Velociraptor has {len(known)}; unknown to Velociraptor: {sorted(set(listed) - known)[:10]}; "
+        f"missing: {sorted(known - set(listed))[:10]}")

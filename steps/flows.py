@@ -2,6 +2,7 @@
 (PYTEST_DONT_REWRITE: the asserts carry their own messages.)"""
 from __future__ import annotations
 
+import pytest
 from pytest_bdd import given, parsers, then, when
 
 from support import flows, schemas
@@ -31,6 +32,30 @@ def _(oracle, ledger, client):
     wait_for(lambda: ((s := flows.state(oracle.flow(client.client_id, flow_id))) == "IN_PROGRESS", s),
              f"the client to start running {flow_id}", 30)
     return flow_id
+
+
+@given("the client has a cancelled collection", target_fixture="collection")
+def _(oracle, lab, ledger, client):
+    """Starts a collection that sleeps for minutes, cancels it in Velociraptor and waits until it shows ERROR."""
+    flow_id = flows.start_sleeper(oracle, ledger, client.client_id)
+    return flows.cancel_and_wait(oracle, client.client_id, flow_id, lab=lab)
+
+
+@given(parsers.parse('the client has {n:d} finished collections of "{artifact}"'), target_fixture="collections")
+def _(oracle, lab, ledger, client, n, artifact):
+    """Starts that many collections of the artifact at once and waits until every one is FINISHED; gives their flow ids."""
+    return flows.finished_collections(oracle, ledger, client.client_id, artifact, n, lab=lab)
+
+
+@given(parsers.parse('another enrolled client on the same host, with a finished collection of "{artifact}"'),
+       target_fixture="other_collection")
+def _(oracle, lab, ledger, targets, client, artifact):
+    """Picks a second enrolled client with the scenario client's hostname (skips when the lab has none), collects
+    the artifact on it and waits until FINISHED; gives (its client id, the flow id)."""
+    other = flows.same_host_other(targets.all(), client)
+    if other is None:
+        pytest.skip(f"the lab has no second client on {client.hostname!r} (run with --clients 2)")
+    return other.client_id, flows.finished_collections(oracle, ledger, other.client_id, artifact, 1, lab=lab)[0]
 
 
 # -- Whens -------------------------------------------------------------------------------
@@ -193,6 +218,17 @@ def _(reply, oracle, client, n):
     assert len(listed) == n and set(listed) <= known, (
         f"The server under test lists {len(listed)} flow(s) (expected {n}); not the client's in Velociraptor: "
         f"{sorted(set(listed) - known)}; {said(reply)}")
+
+
+@then("none of the other client's flows is listed")
+def _(reply, oracle, other_collection):
+    """Something is listed, and nothing listed is a flow of the other client (its collection, or any flow only it has)."""
+    other_id, flow_id = other_collection
+    listed = set(ids(reply.rows, "flow"))
+    theirs = set(flows.states(oracle.flows(other_id)))
+    leaked = sorted(listed & ({flow_id} | theirs))
+    assert listed and not leaked, (f"The reply lists {other_id}'s flows {leaked}" if leaked
+                                   else f"No flow listed: {said(reply)}")
 
 
 @then("none of the client's flows is listed")

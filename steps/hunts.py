@@ -55,6 +55,31 @@ def _(oracle, ledger, lab, hunt_named, client, word, artifact):
     return hunt
 
 
+@given(parsers.parse('{n:d} {state} hunts "{word}" for "{artifact}" aimed at no client'), target_fixture="hunt_group")
+def _(oracle, ledger, lab, hunt_named, n, state, word, artifact):
+    """Makes that many paused, running or stopped hunts (``word``-1 … ``word``-n, the last the newest),
+    limited to a label no client has."""
+    assert state in STATES, f"no hunt state {state!r} in the spec's words; known: {', '.join(STATES)}"
+    return hunts.make_many(oracle, ledger, artifact, [hunt_named(f"{word}-{i}") for i in range(1, n + 1)],
+                           state=STATES[state], labels=[hunt_named("no-client-has-this")], lab=lab)
+
+
+@given(parsers.parse('I have listed the hunts and seen the hunt "{word}" as {state}'))
+def _(sut, ledger, oracle, hunt_named, word, state):
+    """Lists the hunts through the server under test and checks that the hunt is listed in that state."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    seen = hunts.listed(ledger.calling(sut, "list_hunts").rows)
+    assert seen.get(hunt_id, "").upper() == state, (
+        f"Before the change: hunt {hunt_id} listed as {seen.get(hunt_id, '(not listed)')!r}, expected {state}")
+
+
+@given("someone then starts the hunt in Velociraptor")
+def _(oracle, lab, hunt):
+    """Starts the scenario's hunt directly in Velociraptor (not through the server) and waits until hunts() shows it RUNNING."""
+    oracle.start_hunt(hunt.hunt_id)
+    hunts.wait_state(oracle, hunt.hunt_id, "RUNNING", lab=lab, timeout=STATE_WAIT)
+
+
 # -- Whens: one call each ---------------------------------------------------------------
 
 
@@ -102,10 +127,28 @@ def _(sut, ledger):
     return ledger.calling(sut, "list_hunts")
 
 
-@when(parsers.parse("I list the hunts that are {state}"), target_fixture="reply")
+@when(parsers.parse("I list the hunts that are {state:w}"), target_fixture="reply")
 def _(sut, ledger, state):
     """Asks for the hunts in one state."""
     return ledger.calling(sut, "list_hunts", state=state)
+
+
+@when(parsers.parse("I list the hunts that are {state:w}, keeping at most {n:d}"), target_fixture="reply")
+def _(sut, ledger, state, n):
+    """Asks for the hunts in one state, with a limit."""
+    return ledger.calling(sut, "list_hunts", state=state, limit=n)
+
+
+@when(parsers.parse("I list the hunts, keeping at most {n:d}"), target_fixture="reply")
+def _(sut, ledger, n):
+    """Asks for every hunt, with a limit."""
+    return ledger.calling(sut, "list_hunts", limit=n)
+
+
+@when(parsers.parse('I ask to "{action}" the hunt'), target_fixture="reply")
+def _(sut, ledger, hunt, action):
+    """Asks for an action (any word, known to the contract or not) on the scenario's hunt."""
+    return _modify(sut, ledger, hunt.hunt_id, action)
 
 
 @when("I ask for the hunt's results", target_fixture="reply")
@@ -142,6 +185,23 @@ def _(oracle, lab, hunt_named, word):
     hunt_id = hunts.id_described(oracle, hunt_named(word))
     waits.wait_hunt(oracle, hunt_id, lambda r: hunts.state(r) != "RUNNING", "a state other than RUNNING",
                     STATE_WAIT, lab=lab)
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" still {state}'))
+def _(oracle, lab, hunt_named, word, state):
+    """hunts() shows the hunt in that state throughout the next few seconds (a mutation reaches it within one)."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    assert not (changed := hunts.stays(oracle, hunt_id, state, lab=lab)), changed
+
+
+@then(parsers.parse("the server under test lists exactly {n:d} hunts, each one Velociraptor holds"))
+def _(oracle, reply, n):
+    """The reply lists exactly that many hunts, each a hunt hunts() shows."""
+    listed = hunts.listed(reply.rows)
+    known = set(hunts.states(oracle.hunts()))
+    assert len(listed) == n and set(listed) <= known, (
+        f"The server under test lists {len(listed)} hunt(s) (expected {n}); unknown to Velociraptor: "
+        f"{sorted(set(listed) - known)}; {said(reply)}")
 
 
 @then(parsers.parse('Velociraptor shows the hunt "{word}" collecting "{artifact}"'))

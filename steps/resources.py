@@ -4,7 +4,7 @@ one server's layout. (PYTEST_DONT_REWRITE: the asserts carry their own messages.
 """
 from __future__ import annotations
 
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from support import artifacts, clients, hunts, resources
 from support.rows import VOLATILE, diff, said
@@ -18,6 +18,52 @@ def _one(reply, key, ident):
 
 def _item(sut, kind, ident):
     return sut.read_resource(resources.item_uri(kind, ident))
+
+
+# -- Givens: a page read before a change (issue 10 §6) -----------------------------------
+
+
+@given(parsers.parse('I have browsed the hunt list and seen the hunt "{word}" as {state}'))
+def _(sut, oracle, hunt_named, word, state):
+    """Reads the hunt list through the server under test and checks it lists the hunt in that state."""
+    hunt_id = hunts.id_described(oracle, hunt_named(word))
+    page = sut.read_resource(resources.PAGES["hunt list"])
+    seen = hunts.listed(resources.records(page.data, "hunt_id"))
+    assert seen.get(hunt_id, "").upper() == state, f"Before the change: expected hunt {hunt_id} as {state}; the page lists {seen}"
+
+
+@given(parsers.parse("I have browsed the hunt's page and seen it {state}"))
+def _(sut, hunt, state):
+    """Reads the hunt's page through the server under test and checks it shows that state."""
+    page = _item(sut, "hunt", hunt.hunt_id)
+    record = resources.record_of(page.data, "hunt_id", hunt.hunt_id) or {}
+    got = str(resources.first(record, "state", "State") or "")
+    assert got.upper() == state, f"Before the change: the page shows hunt {hunt.hunt_id} as {got!r}: {said(page)}"
+
+
+@given(parsers.parse('I have browsed the client\'s page and not seen the label "{label}"'))
+def _(sut, ledger, client, label):
+    """Reads the client's page through the server under test and checks it is there, without the (namespaced) label."""
+    page = _item(sut, "client", client.client_id)
+    record = resources.record_of(page.data, "client_id", client.client_id)
+    assert record is not None, f"Before the change: the client's page has no record of {client.client_id}: {said(page)}"
+    assert not resources.has_value(record, ledger.name(label)), f"Before the change: the page already shows {label!r}"
+
+
+@given(parsers.parse('I have browsed the client list and not seen the label "{label}" on the client'))
+def _(sut, ledger, client, label):
+    """Reads the client list through the server under test and checks it lists the client without the label."""
+    page = sut.read_resource(resources.PAGES["client list"])
+    record = resources.record_of(page.data, "client_id", client.client_id)
+    assert record is not None, f"Before the change: the client list has no record of {client.client_id}: {said(page)}"
+    assert not resources.has_value(record, ledger.name(label)), f"Before the change: the list already shows {label!r}"
+
+
+@given(parsers.parse('someone then adds the label "{label}" to the client in Velociraptor'))
+def _(oracle, ledger, client, label):
+    """Adds the (namespaced) label directly in Velociraptor, recorded for cleanup."""
+    ledger.label(client.client_id, ledger.name(label), "a Given")
+    oracle.label(client.client_id, [ledger.name(label)], "set")
 
 
 # -- Whens: one read each ----------------------------------------------------------------
@@ -198,3 +244,19 @@ def _(sut, reply):
         if not (page.ok and resources.has_value(page.data, ident)):
             broken[ident] = said(page)
     assert not broken, f"Deployments listed that do not open: {broken}"
+
+
+@then(parsers.parse('the page shows the client with the label "{label}"'))
+def _(reply, ledger, client, label):
+    """The page's record of the client carries the (namespaced) label."""
+    record = resources.record_of(reply.data, "client_id", client.client_id)
+    assert record is not None, f"The page has no record of {client.client_id}: {said(reply)}"
+    assert resources.has_value(record, ledger.name(label)), (
+        f"The page shows {client.client_id} without the label {ledger.name(label)!r}: {record}")
+
+
+@then(parsers.parse("the page lists every {kind:w} artifact Velociraptor has, with that type"))
+def _(oracle, reply, kind):
+    """Every artifact of that type in Velociraptor is on the page, with that type (case-insensitive)."""
+    problems = resources.type_problems(resources.records(reply.data, "name"), oracle.artifact_catalog(), kind)
+    assert not problems, "\n".join(problems)

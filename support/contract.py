@@ -65,6 +65,10 @@ PROMPT_ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 PROMPTS: tuple[str, ...] = tuple(PROMPT_ARGUMENTS)
 
+#: Rows about the server as a whole, not one canonical capability (every SUT has them):
+#: ``server:hygiene`` — every tool it lists, mapped or not (features/discovery/hygiene.feature).
+SERVER_ROWS: tuple[str, ...] = ("server:hygiene",)
+
 #: Contract defaults of the optional arguments a SUT may lack (tool -> argument -> default).
 DEFAULTS: dict[str, dict[str, object]] = {
     "list_clients": {"limit": 100},
@@ -87,6 +91,7 @@ def matrix_groups() -> list[tuple[str, list[str]]]:
     groups = [(family, list(names)) for family, names in TOOL_FAMILIES]
     groups.append(("Resources", [f"resource:{uri}" for uri in RESOURCES]))
     groups.append(("Prompts", [f"prompt:{name}" for name in PROMPTS]))
+    groups.append(("Server as a whole", list(SERVER_ROWS)))
     return groups
 
 

@@ -105,3 +105,73 @@ def timed_call(ledger: Any, sut: Any, tool: str, arguments: dict[str, Any]) -> A
     result.raw = dict(result.raw or {})
     result.raw.setdefault("seconds", round(time.monotonic() - start, 3))
     return result
+
+
+# -- bounded and concurrent calls (issue 10 §8) -----------------------------------------
+
+
+def timed_raw(sut: Any, tool: str, arguments: dict[str, Any], deadline: float) -> Any:
+    """Call the canonical ``tool`` with the call's own ``deadline`` (seconds); return a Result
+    whose ``raw["seconds"]`` is the time taken. No answer within the deadline is a not-ok
+    Result with ``raw["timed_out"]`` (the session stopped the process; the next scenario
+    gets a fresh one)."""
+    import time
+
+    from support.errors import SutTimeout
+    from support.sut.base import Result
+    from support.sut.session import SutProtocolError
+
+    sut_tool, mapped = sut.profile.map_call(tool, arguments)
+    start = time.monotonic()
+    try:
+        reply = sut.session.call_tool(sut_tool, mapped, timeout=deadline)
+        result = sut.profile.read_reply(tool, reply, sut_tool)
+    except SutTimeout:
+        return Result(ok=False, error=f"no answer within {deadline:g} s", tool=sut_tool,
+                      raw={"timed_out": True, "seconds": round(time.monotonic() - start, 3)})
+    except SutProtocolError as exc:
+        result = Result(ok=False, error=exc.message, tool=sut_tool, raw={"code": exc.code})
+    result.raw = dict(result.raw or {})
+    result.raw["seconds"] = round(time.monotonic() - start, 3)
+    return result
+
+
+#: What concurrent calls need of support/sut/session.py, said when it lacks it.
+NOT_CONCURRENT = ("support/sut/session.py serialises every request of one session (one RLock held around "
+                  "SutSession._request for the whole wait), so a second call cannot be sent while one is "
+                  "pending; concurrent calls need the lock held only while submitting to the session's loop, "
+                  "and the session to declare it with a class attribute concurrent_calls = True")
+
+
+def concurrent_capable(session: Any) -> bool:
+    """Whether the session lets two requests be pending at once (it declares ``concurrent_calls``)."""
+    return bool(getattr(session, "concurrent_calls", False))
+
+
+def side_by_side(sut: Any, slow: tuple[str, dict[str, Any]], quick: tuple[str, dict[str, Any]], *,
+                 slow_deadline: float, quick_deadline: float) -> dict[str, Any]:
+    """Send the ``slow`` canonical call, then — once it is pending — the ``quick`` one, from two threads;
+    return ``{"slow": Result, "quick": Result, "quick_done_first": bool}``. Each Result has
+    ``raw["seconds"]``. Needs :func:`concurrent_capable` (the step skips, naming :data:`NOT_CONCURRENT`)."""
+    import threading
+    import time
+
+    results: dict[str, Any] = {}
+    order: list[str] = []
+
+    def run(key: str, call: tuple[str, dict[str, Any]], deadline: float) -> None:
+        results[key] = timed_raw(sut, call[0], call[1], deadline)
+        order.append(key)
+
+    slow_thread = threading.Thread(target=run, args=("slow", slow, slow_deadline), daemon=True)
+    slow_thread.start()
+    from support import waits
+
+    waits.wait_for(lambda: (bool(getattr(sut.session, "pending", lambda: 1)()), None),
+                   "the slow call to be pending", 5, 0.05)
+    start = time.monotonic()
+    run("quick", quick, quick_deadline)
+    results["quick"].raw["seconds"] = round(time.monotonic() - start, 3)
+    slow_thread.join(slow_deadline + 5)
+    results["quick_done_first"] = bool(order) and order[0] == "quick"
+    return results

@@ -72,3 +72,46 @@ def states(rows: list[dict[str, Any]]) -> dict[str, str]:
 def summary(row: dict[str, Any] | None) -> dict[str, str]:
     """{state, status}: what a message shows of a flow."""
     return {"state": state(row), "status": status(row)}
+
+
+# -- making flows in numbers and states (issue 10 §3, §4) -------------------------------
+
+
+def start_sleeper(oracle: Any, ledger: Any, client_id: str) -> str:
+    """Start :data:`SLEEPER` on the client (recorded in ``ledger``); return its flow id."""
+    artifact, params = SLEEPER
+    flow_id = oracle.collect(client_id, [artifact], params, timeout=900)
+    ledger.flow(client_id, flow_id, "a Given")
+    return flow_id
+
+
+def cancel_and_wait(oracle: Any, client_id: str, flow_id: str, *, lab: Any = None, timeout: float = 30) -> str:
+    """Cancel the flow in Velociraptor and wait (bounded) until flows() shows it ERROR; return its id."""
+    from support import waits
+
+    oracle.cancel_flow(client_id, flow_id)
+    waits.wait_for(lambda: (state(r := oracle.flow(client_id, flow_id)) == "ERROR", summary(r)),
+                   f"Velociraptor to show {flow_id} cancelled", timeout, alive=getattr(lab, "alive", None))
+    return flow_id
+
+
+def finished_collections(oracle: Any, ledger: Any, client_id: str, artifact: str, n: int, *, lab: Any = None,
+                         timeout: float = 120) -> list[str]:
+    """Start ``n`` collections of ``artifact`` at once (recorded in ``ledger``), wait until each is FINISHED;
+    return their flow ids in the order started."""
+    from support import waits
+
+    started = []
+    for _ in range(n):
+        flow_id = oracle.collect(client_id, [artifact])
+        ledger.flow(client_id, flow_id, "a Given")
+        started.append(flow_id)
+    for flow_id in started:
+        row = waits.wait_flow_done(oracle, client_id, flow_id, timeout, lab=lab)
+        assert state(row) == "FINISHED", f"The Given's collection {flow_id} ended {summary(row)}"
+    return started
+
+
+def same_host_other(targets: list[Any], client: Any) -> Any:
+    """Another enrolled target with ``client``'s hostname (``support.targets.Target``), or None."""
+    return next((t for t in targets if t.client_id != client.client_id and t.hostname == client.hostname), None)

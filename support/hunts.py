@@ -204,3 +204,31 @@ def result_columns(oracle_rows: list[dict[str, Any]], volatile: frozenset[str]) 
     internal (``_``-prefixed) ones."""
     cols = {k for r in oracle_rows for k in r}
     return sorted(c for c in cols if c not in volatile and not c.startswith("_"))
+
+
+# -- states held, hunts in numbers (issue 10 §3, §4) ---------------------------------------
+
+#: Seconds a Then watches a hunt that must not change: a hunt mutation reaches hunts()
+#: through Velociraptor's journal within about a second on the embedded lab.
+HOLD = 4.0
+
+
+def stays(oracle: Any, hunt_id: str, wanted: str, seconds: float = HOLD, *, lab: Any = None) -> str | None:
+    """Watch the hunt for ``seconds``; None when hunts() showed it in ``wanted`` throughout,
+    else a sentence naming the state it took (or that it disappeared)."""
+    def changed() -> tuple[bool, Any]:
+        row = oracle.hunt(hunt_id)
+        return (row is None or state(row) != wanted), (state(row) if row else "no such hunt")
+
+    try:
+        seen = waits.wait_for(changed, f"hunt {hunt_id} to leave {wanted}", seconds, 0.5,
+                              alive=getattr(lab, "alive", None))
+    except waits.WaitTimeout:
+        return None
+    return f"Velociraptor shows hunt {hunt_id} {seen}, not {wanted}"
+
+
+def make_many(oracle: Any, ledger: Any, artifact: str, descriptions: list[str], *, state: str = "PAUSED",
+              labels: list[str] | tuple[str, ...] = (), lab: Any = None) -> list[Hunt]:
+    """Make one hunt per description, in order (the last is the newest), each in ``state``."""
+    return [make(oracle, ledger, artifact, d, state=state, labels=labels, lab=lab) for d in descriptions]

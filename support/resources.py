@@ -117,3 +117,29 @@ def velociraptor_version(oracle: Any) -> str:
 def says_not_found(error: str | None) -> bool:
     """Whether a server's error text says the thing asked for is not found (:data:`NOT_FOUND`)."""
     return bool(NOT_FOUND.search(str(error or "")))
+
+
+# -- types and re-reads (issue 10 §3, §6) ------------------------------------------------
+
+
+def type_problems(page_records: list[dict[str, Any]], catalog: dict[str, dict[str, Any]], kind: str) -> list[str]:
+    """Every artifact Velociraptor types ``kind`` (``catalog``: :meth:`support.oracle.Oracle.artifact_catalog`)
+    that the page leaves out or types otherwise (case-insensitive), one sentence each; a
+    sentence too when Velociraptor has no artifact of that type (nothing to check)."""
+    want = {n for n, row in catalog.items() if str(row.get("type") or "").lower() == kind.lower()}
+    if not want:
+        return [f"Velociraptor has no artifact of type {kind!r}: nothing to check"]
+    on_page = {str(r.get("name")): str(first(r, "type", "artifact_type", "Type") or "") for r in page_records}
+    missing = sorted(want - set(on_page))
+    wrong = sorted(f"{n} typed {on_page[n]!r}" for n in want & set(on_page) if on_page[n].lower() != kind.lower())
+    out = []
+    if missing:
+        out.append(f"{len(missing)} of Velociraptor's {len(want)} {kind} artifacts are not on the page: {missing[:8]}")
+    if wrong:
+        out.append(f"{len(wrong)} {kind} artifacts typed otherwise: {wrong[:8]}")
+    return out
+
+
+def record_of(data: Any, key: str, ident: str) -> dict[str, Any] | None:
+    """The record on a page whose ``key`` is ``ident`` (None when the page has none)."""
+    return next((r for r in records(data, key) if str(r.get(key)) == ident), None)

@@ -84,5 +84,5 @@ def test_everyone_takes_the_names_from_the_contract_module():
 
 def test_the_matrix_has_every_tool_resource_and_prompt_once():
     rows = contract.matrix_rows()
-    assert len(rows) == len(set(rows)) == 35 + 10 + 8
+    assert len(rows) == len(set(rows)) == 35 + 10 + 8 + len(contract.SERVER_ROWS)
     assert len(contract.CORE_TOOLS) == 17 and len(contract.DEPLOYMENT_TOOLS) == 18

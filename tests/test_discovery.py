@@ -38,3 +38,32 @@ def test_wrong_type_arguments_break_every_property():
 
 def test_a_schema_without_properties_gets_an_unexpected_one():
     assert wrong_type_arguments({"type": "object"}) == {"raptorspec_unexpected": 12345}
+
+
+def test_concurrency_is_what_the_session_declares():
+    from support import discovery
+
+    class Serial:
+        pass
+
+    class Concurrent:
+        concurrent_calls = True
+
+    assert not discovery.concurrent_capable(Serial()) and discovery.concurrent_capable(Concurrent())
+    assert "RLock" in discovery.NOT_CONCURRENT
+
+
+def test_a_call_past_its_deadline_is_a_not_ok_result():
+    from support import discovery
+    from support.errors import SutTimeout
+    from support.sut.profiles.reference import PROFILE
+
+    class Session:
+        def call_tool(self, name, arguments, timeout=None):
+            raise SutTimeout("no reply")
+
+    class Sut:
+        profile, session = PROFILE, Session()
+
+    result = discovery.timed_raw(Sut(), "run_vql", {"query": "SELECT 1 FROM scope()"}, 2)
+    assert not result.ok and result.raw["timed_out"] and "2 s" in result.error

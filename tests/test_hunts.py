@@ -78,3 +78,31 @@ def test_results_by_source_reads_every_source_of_a_multi_source_artifact():
     assert hunts.no_results(hunt, by_source) is None
     assert hunts.results_by_source(oracle, hunt, "G/Basic") == {"G/Basic": []}
     assert "G/Basic" in hunts.no_results(hunt, {"G/Basic": []})
+
+
+class StateOracle:
+    """hunt() answers from a list of states, one per call (the last repeats)."""
+
+    def __init__(self, states):
+        self.states = list(states)
+
+    def hunt(self, hunt_id):
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return None if state is None else {"hunt_id": hunt_id, "state": state}
+
+
+def test_a_hunt_that_keeps_its_state_stays():
+    assert hunts.stays(StateOracle(["PAUSED"]), "H.1", "PAUSED", seconds=0.3) is None
+
+
+@pytest.mark.parametrize("states, seen", [(["PAUSED", "PAUSED", "RUNNING"], "RUNNING"), ([None], "no such hunt")])
+def test_a_hunt_that_changes_or_goes_does_not_stay(states, seen):
+    problem = hunts.stays(StateOracle(states), "H.1", "PAUSED", seconds=5)
+    assert problem and seen in problem and "H.1" in problem
+
+
+def test_many_hunts_are_made_in_order_in_their_state(monkeypatch):
+    made = []
+    monkeypatch.setattr(hunts, "make", lambda oracle, ledger, artifact, d, **kw: made.append((d, kw["state"])) or d)
+    assert hunts.make_many(None, None, "A", ["x-1", "x-2"], state="STOPPED") == ["x-1", "x-2"]
+    assert made == [("x-1", "STOPPED"), ("x-2", "STOPPED")]

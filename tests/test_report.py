@@ -109,7 +109,7 @@ def test_the_report_shows_features_scenarios_steps_and_outcomes(known_run):
         assert expected in text, f"the report does not show {expected!r}"
     summary = dict(re.findall(r'data-count="([^"]+)"><b>([^<]+)</b>', html))
     assert summary == {"features": "3", "scenarios": "5", "total": "10", "passed": "5", "failed": "2",
-                       "skipped": "2", "xfailed": "1", "coverage": "3/53"}
+                       "skipped": "2", "xfailed": "1", "coverage": "3/54"}
 
 
 def test_the_matrix_has_every_canonical_tool_and_each_servers_outcome(known_run):
@@ -186,7 +186,7 @@ def test_the_canonical_vocabulary_matches_the_contract():
     assert len(canonical.TOOLS) == len(set(canonical.TOOLS)) == 35
     assert len(canonical.RESOURCES) == 10
     assert len(canonical.PROMPTS) == 8
-    assert len(canonical.matrix_rows()) == 53
+    assert len(canonical.matrix_rows()) == 54  # 35 tools, 10 resources, 8 prompts, server:hygiene
     assert {"label_client", "collect_artifact", "run_vql", "check_agent_deployment"} <= set(canonical.TOOLS)
 
 

@@ -53,3 +53,19 @@ def test_pages_and_item_pages_are_the_contracts_uris():
 def test_first_takes_the_first_key_present():
     assert resources.first({"description": "d", "hunt_description": "h"}, "hunt_description", "description") == "h"
     assert resources.first({}, "a") is None
+
+
+def test_artifact_types_compare_without_case_and_name_what_is_missing():
+    catalog = {"A": {"type": "client"}, "B": {"type": "client"}, "C": {"type": "server"}}
+    page = [{"name": "A", "type": "CLIENT"}, {"name": "C", "type": "SERVER"}]
+    problems = resources.type_problems(page, catalog, "client")
+    assert len(problems) == 1 and "['B']" in problems[0]
+    assert resources.type_problems(page, catalog, "server") == []
+    assert "typed 'client'" in resources.type_problems([{"name": "C", "type": "client"}], catalog, "server")[0]
+    assert "no artifact of type" in resources.type_problems(page, catalog, "notebook")[0]
+
+
+def test_a_record_is_found_by_its_key_and_value():
+    data = {"clients": [{"client_id": "C.1", "labels": ["x"]}, {"client_id": "C.2"}]}
+    assert resources.record_of(data, "client_id", "C.2") == {"client_id": "C.2"}
+    assert resources.record_of(data, "client_id", "C.3") is None

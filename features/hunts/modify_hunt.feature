@@ -50,3 +50,24 @@ Feature: Start, pause, stop and archive a hunt
     When I start the hunt "H.RAPTORSPEC0000"
     Then the server under test answers that "H.RAPTORSPEC0000" is not found
     And Velociraptor knows no hunt "H.RAPTORSPEC0000"
+
+  @tool:modify_hunt
+  Scenario: Starting a stopped hunt sets it running again
+    Given a stopped hunt "restart-me" for "Generic.Client.Info" aimed at no client
+    When I start the hunt
+    Then the server under test reports success
+    And Velociraptor shows the hunt "restart-me" as RUNNING
+
+  @tool:modify_hunt @bad_input
+  Scenario: An action the server does not know is refused and leaves the hunt as it was
+    Given a paused hunt "odd-action" for "Generic.Client.Info" aimed at no client
+    When I ask to "rewind" the hunt
+    Then the server under test reports an error
+    And Velociraptor shows the hunt "odd-action" still PAUSED
+
+  @tool:modify_hunt @bad_input
+  Scenario: An unknown action on a running hunt leaves it running
+    Given a running hunt "odd-running" for "Generic.Client.Info" aimed at no client
+    When I ask to "rewind" the hunt
+    Then the server under test reports an error
+    And Velociraptor shows the hunt "odd-running" still RUNNING

@@ -3,6 +3,10 @@ Feature: Browse artifacts
   I want to browse the artifacts Velociraptor offers, and open one of them
   So that I pick an artifact that exists, with the parameters it really takes
 
+  Velociraptor 0.77.2 types each artifact client, client_event, server, server_event,
+  notebook or internal (artifact_definitions(); written in capitals in the artifact's YAML);
+  a type is compared without regard to case.
+
   @tool:resource:velociraptor://artifacts
   Scenario: The artifact catalogue lists every artifact Velociraptor has, and no other
     When I browse the artifact catalogue
@@ -19,3 +23,17 @@ Feature: Browse artifacts
   Scenario: The page of an artifact that does not exist answers not found
     When I browse the page of artifact "Custom.Raptorspec.NoSuchArtifact"
     Then the server under test answers that "Custom.Raptorspec.NoSuchArtifact" is not found
+
+  @tool:resource:velociraptor://artifacts
+  Scenario Outline: The catalogue gives each <type> artifact the type Velociraptor gives it
+    When I browse the artifact catalogue
+    Then the page lists every <type> artifact Velociraptor has, with that type
+
+    Examples:
+      | type         |
+      | client       |
+      | client_event |
+      | server       |
+      | server_event |
+      | notebook     |
+      | internal     |

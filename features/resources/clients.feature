@@ -21,3 +21,19 @@ Feature: Browse clients
   Scenario: The page of a client that does not exist answers not found
     When I browse the page of client "C.0000000000000000"
     Then the server under test answers that "C.0000000000000000" is not found
+
+  @tool:resource:velociraptor://clients/{client_id}
+  Scenario: A client's page shows a label added since I last opened it
+    Given an enrolled linux client
+    And I have browsed the client's page and not seen the label "added-since"
+    And someone then adds the label "added-since" to the client in Velociraptor
+    When I browse the client's page
+    Then the page shows the client with the label "added-since"
+
+  @tool:resource:velociraptor://clients
+  Scenario: The client list shows a label added since I last browsed it
+    Given an enrolled linux client
+    And I have browsed the client list and not seen the label "listed-since" on the client
+    And someone then adds the label "listed-since" to the client in Velociraptor
+    When I browse the client list
+    Then the page shows the client with the label "listed-since"

@@ -38,3 +38,19 @@ Feature: Browse hunts and their results
   Scenario: The results page of a hunt that does not exist answers not found
     When I browse the results page of hunt "H.RAPTORSPEC0000"
     Then the server under test answers that "H.RAPTORSPEC0000" is not found
+
+  @tool:resource:velociraptor://hunts
+  Scenario: The hunt list shows a hunt started since I last browsed it as running
+    Given a paused hunt "browsed-then-started" for "Generic.Client.Info" aimed at no client
+    And I have browsed the hunt list and seen the hunt "browsed-then-started" as PAUSED
+    And someone then starts the hunt in Velociraptor
+    When I browse the hunt list
+    Then the page lists the hunt "browsed-then-started" as RUNNING
+
+  @tool:resource:velociraptor://hunts/{hunt_id}
+  Scenario: A hunt's page shows the hunt started since I last opened it as running
+    Given a paused hunt "opened-then-started" for "Generic.Client.Info" aimed at no client
+    And I have browsed the hunt's page and seen it PAUSED
+    And someone then starts the hunt in Velociraptor
+    When I browse the hunt's page
+    Then the page describes the hunt with the description and state Velociraptor shows

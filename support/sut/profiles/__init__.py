@@ -335,6 +335,8 @@ class Profile:
             return rest in self.resources
         if sep and kind == "prompt":
             return rest in self.prompts
+        if tool in contract.SERVER_ROWS:
+            return True
         return tool in self.tools
 
     def sut_tool(self, tool: str) -> str:

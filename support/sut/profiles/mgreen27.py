@@ -85,6 +85,11 @@ class Mgreen27(Profile):
             "its parameters string is pasted into env=dict(…) of collect_client(): VQL reads \\' as a quote, so "
             "x\\' OR 1=1 -- reaches the collection as x' OR 1=1 --",
         "get_flow_results": "declared -> str but returns a list of rows: FastMCP reports the results as isError",
+        # -- wave2-states (issue 10 §3 §4 §6 §8 §9: hunts, flows, resources, prompts, discovery)
+        "server:hygiene::No tool reports a failure as a success":
+            "collect_artifact answers 'Failed to start collection: []' with isError false",
+        "server:hygiene::Every tool answers in bounded time on a clean protocol stream":
+            "the collection tools (linux_pslist, get_collection_results, …) wait on an unknown client with no bound",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None

@@ -151,6 +151,13 @@ class Socfortress(Profile):
         "get_artifact::An artifact name holding <shape> finds no definition::non-ASCII text":
             "FindArtifactDetailsTool pastes the name into WHERE name = '…': the quote closes it and OR 1=1 returns "
             "the definition of ADX.Flows.Upload (VQL injection)",
+        # -- wave2-states (issue 10 §3 §4 §6 §8 §9: hunts, flows, resources, prompts, discovery)
+        "run_vql::A query that never ends comes back as an error within 60 seconds":
+            "run_vql reads the query's stream to its end with no deadline: a query that never ends never answers",
+        "run_vql::A large query result comes back whole":
+            "the reply is cut at 5000 characters: a large result comes back as broken JSON",
+        "server:hygiene::Every tool answers in bounded time on a clean protocol stream":
+            "GetCollectionResultsTool polls an unknown flow with no bound: no answer within 20 s",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None

@@ -160,6 +160,11 @@ class VelociraptorMcpServer(Profile):
         "get_client_info::A client id holding quotes or VQL shows no client::C.0\\' OR 1=1 --":
             "escapes ' by doubling it, but VQL reads \\' as an escaped quote, so the doubled quote closes the "
             "string: VQL injection (C.0\\' OR 1=1 -- gives the enrolled client's details)",
+        # -- wave2-states (issue 10 §3 §4 §6 §8 §9: hunts, flows, resources, prompts, discovery)
+        "list_hunts::The state asked for is applied before the limit":
+            "list_hunts filters on a column State that hunts() rows do not have (state): nothing is listed",
+        "run_vql::A query that never ends comes back as an error within 60 seconds":
+            "run_vql reads the query's stream to its end with no deadline: a query that never ends never answers",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
