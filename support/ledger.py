@@ -12,12 +12,26 @@ deleted), labels (removed), and client records a call conjured for an id that ne
 A :class:`Book` collects every scenario's ledger for the session; :meth:`Book.audit` asks
 Velociraptor for anything still carrying the run's namespace or still present though
 recorded, and names each leftover.
+
+**Parallel runs (pytest-xdist).** The run id is shared by all workers; a worker's ledgers
+name things ``raptorspec-<run_id>-<worker>-<word>`` (``gw0``, ``gw1``…) and make phantom
+client ids with the worker's number in them (:meth:`Ledger.client_id`), so two workers running the
+same scenario for two SUTs never touch each other's entities. Each worker appends every
+entry it records to its journal (``<lab dir>/ledgers/<worker>.jsonl``, one JSON object a
+line, written at once so a worker that crashes loses nothing it recorded); no worker audits.
+After the last worker has ended, the controller runs the one audit of the run over the
+union of the journals plus everything carrying ``raptorspec-<run_id>`` (so it sees every
+worker's leftovers, and no worker's live entity can be taken for a leak: none is live any
+more); leftovers fail the run (exit status 1) and are named in the terminal summary.
 """
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
 
 import pytest
 
@@ -151,22 +165,37 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
     #: Every call made through :meth:`calling`: (canonical tool, its canonical arguments).
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: The xdist worker ("gw0", …) or "" in a serial run: part of every name this ledger makes.
+    worker: str = ""
+    #: Called with each new entry (the worker's journal); None: nothing is written.
+    on_record: Callable[[Entry], None] | None = None
 
     def _ours(self, creator: Any) -> bool:
         return self.creator is None or creator == self.creator
 
     @property
     def namespace(self) -> str:
-        return f"raptorspec-{self.run_id}"
+        """``raptorspec-<run>`` in a serial run, ``raptorspec-<run>-<worker>`` in an xdist worker."""
+        return f"raptorspec-{self.run_id}" + (f"-{self.worker}" if self.worker else "")
 
     def name(self, word: str) -> str:
-        """The namespaced form of an analyst's word: ``raptorspec-<run>-<word>``."""
+        """The namespaced form of an analyst's word: ``raptorspec-<run>[-<worker>]-<word>``."""
         return f"{self.namespace}-{word}"
+
+    def client_id(self, n: int) -> str:
+        """A client id no client has, for the ``n``-th phantom of a scenario (``0 <= n < 2**24``):
+        ``C.<run_id><worker number, 2 hex><n, 6 hex>`` (16 hex digits, the form of a real id;
+        the worker number is 0 in a serial run), so parallel workers never make the same one."""
+        if not 0 <= n < 1 << 24:
+            raise ValueError(f"phantom client number out of range: {n}")
+        return f"C.{self.run_id}{worker_number(self.worker):02x}{n:06x}"
 
     def _add(self, entry: Entry) -> None:
         key = (entry.kind, entry.client_id, entry.ident)
         if (entry.ident or entry.kind == "phantom") and key not in {(x.kind, x.client_id, x.ident) for x in self.entries}:
             self.entries.append(entry)
+            if self.on_record is not None:
+                self.on_record(entry)
 
     def label(self, client_id: str, label: str, why: str = "a step") -> None:
         self._add(Entry("label", client_id, label, why))
@@ -237,6 +266,41 @@ class Ledger:
         return remove_all(self.oracle, self.entries)
 
 
+def worker_number(worker: str) -> int:
+    """``"gw3"`` → 3; ``""`` (a serial run) → 0. Raises ValueError for another form or a
+    number above 255 (the two hex digits of :meth:`Ledger.client_id`)."""
+    if not worker:
+        return 0
+    m = re.fullmatch(r"gw(\d+)", worker)
+    if not m or int(m.group(1)) > 255:
+        raise ValueError(f"not an xdist worker id (gw0…gw255): {worker!r}")
+    return int(m.group(1))
+
+
+class Journal:
+    """A worker's ledger entries as JSON lines in ``path`` (appended, flushed at once)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+    def __call__(self, entry: Entry) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(entry)) + "\n")
+
+    @staticmethod
+    def read(path: Path) -> list[Entry]:
+        """The entries in a journal (a torn last line, from a worker killed mid-write, is skipped)."""
+        out = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(Entry(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return out
+
+
 @dataclass
 class Book:
     """Every ledger of the session, for the end-of-run audit."""
@@ -245,11 +309,23 @@ class Book:
     run_id: str
     creator: str | None = None
     ledgers: list[Ledger] = field(default_factory=list)
+    worker: str = ""                      # this xdist worker, or "" (see Ledger.worker)
+    journal: Journal | None = None        # where a worker writes what its ledgers record
 
     def open(self) -> Ledger:
-        ledger = Ledger(self.oracle, self.run_id, self.creator)
+        ledger = Ledger(self.oracle, self.run_id, self.creator, worker=self.worker, on_record=self.journal)
         self.ledgers.append(ledger)
         return ledger
+
+    @classmethod
+    def from_journals(cls, oracle: _Oracle, run_id: str, journals: list[Path], creator: str | None = None) -> "Book":
+        """The whole run's book, for the controller's audit: one ledger per worker journal."""
+        book = cls(oracle, run_id, creator)
+        for path in journals:
+            ledger = Ledger(oracle, run_id, creator, worker=Path(path).stem)
+            ledger.entries = Journal.read(path)
+            book.ledgers.append(ledger)
+        return book
 
     def leftovers(self) -> list[Entry]:
         """What is still in Velociraptor: recorded entries, and anything in the run's namespace."""
@@ -287,12 +363,60 @@ class Book:
 # fixtures (this module is loaded as a plugin by conftest.py)
 
 
+def _journals(lab_dir: Path) -> Path:
+    return Path(lab_dir) / "ledgers"
+
+
 @pytest.fixture(scope="session")
-def ledger_book(oracle, run_id):
-    """Every scenario's ledger; at session end, the audit fails the run on any leftover."""
-    book = Book(oracle, run_id, creator=oracle.api_user)
+def ledger_book(oracle, run_id, pytestconfig, lab):
+    """Every scenario's ledger; at session end, the audit fails the run on any leftover.
+
+    In an xdist worker on the controller's shared lab, the ledgers are journalled instead
+    and the controller audits the whole run (see the module docstring)."""
+    from support.lab.plugin import shared_lab_info, worker_id
+
+    worker = worker_id(pytestconfig)
+    shared = shared_lab_info(pytestconfig) is not None
+    journal = Journal(_journals(lab.dir) / f"{worker}.jsonl") if shared else None
+    book = Book(oracle, run_id, creator=oracle.api_user, worker=worker, journal=journal)
     yield book
-    book.audit()
+    if not shared:
+        book.audit()
+
+
+_AUDIT_KEY = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller, after the last worker: the run's one audit over every worker's
+    journal and the run's namespace; leftovers fail the run."""
+    from support.errors import LeftBehind as _LeftBehind
+    from support.lab.plugin import controller_lab, is_xdist_controller, run_id_of
+    from support.oracle import Oracle
+
+    config = session.config
+    lab = controller_lab(config) if is_xdist_controller(config) else None
+    if lab is None or not _journals(lab.dir).is_dir():
+        return   # no shared lab, or no scenario armed the audit
+    journals = sorted(_journals(lab.dir).glob("*.jsonl"))
+    try:
+        with Oracle(lab.api_config) as oracle:
+            book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user)
+            book.audit()
+    except _LeftBehind as exc:
+        config.stash[_AUDIT_KEY] = str(exc)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    except Exception as exc:  # noqa: BLE001 - an audit that cannot run must not pass silently
+        config.stash[_AUDIT_KEY] = f"The leak audit of the run could not run: {type(exc).__name__}: {exc}"
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    message = config.stash.get(_AUDIT_KEY, None)
+    if message:
+        terminalreporter.write_sep("=", "leak audit of the parallel run", red=True)
+        terminalreporter.write_line(message, red=True)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,9 @@
   saying so: the previous scenario's verdict is already out and was right when given, and
   running this one on a silently restarted server would hide the death.
   It needs a ``lab`` fixture (from the lab plugin) with ``api_config`` and ``dir``.
+- Under pytest-xdist each worker has its own sessions (one process per SUT per worker,
+  started when the worker's first scenario needs it, in ``<lab dir>/suts/<worker>/<name>``),
+  and each worker runs the end-of-run checks below on its own.
 - Every SUT process, and every process it started, is ended at the end of the session; a
   late fault of the last session or a process that could not be ended fails the run
   (an error at teardown of the last test, naming it: :class:`SutLeftProcesses`).
@@ -262,7 +265,9 @@ class SutSessions:
         max_reply = int(self.config.getoption("sut_max_reply", None) or DEFAULT_MAX_REPLY)
         drain = self.config.getoption("sut_drain", None)
         drain = DEFAULT_DRAIN if drain is None else float(drain)
-        workdir = Path(lab.dir) / "suts" / name
+        # one process per SUT per xdist worker, each in its own directory of the shared lab
+        worker = str(getattr(self.config, "workerinput", {}).get("workerid", ""))
+        workdir = Path(lab.dir) / "suts" / worker / name if worker else Path(lab.dir) / "suts" / name
         url = self.url_for(name)
         if url:
             return SutSession(name, [], {}, workdir, url=url, start_timeout=max(60.0, timeout),

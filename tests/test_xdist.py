@@ -1,0 +1,275 @@
+"""Parallel runs on pytest-xdist (issue 12): one lab for the whole run, started and stopped by
+the controller; one run id shared by every worker, entities named per worker; every
+worker's ledger journalled for the one audit of the run; one whole report.
+
+No Velociraptor here: the lab is a fake made through the ``pytest_raptorspec_make_lab``
+hook, the oracle a dict-backed fake; the live proof is ``pytest features/ -n 2`` (bench/parallel.py).
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from support.errors import LeftBehind
+from support.ledger import Book, Entry, Journal, Ledger, worker_number
+from test_report import KNOWN, run_known
+from test_report_merge import _content, _page
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ the report is whole
+
+
+def test_a_parallel_run_writes_the_report_a_serial_run_writes(pytester, monkeypatch):
+    result, _ = run_known(pytester, monkeypatch, "--report", "serial/index.html")
+    result.assert_outcomes(**KNOWN)
+    result, _ = run_known(pytester, monkeypatch, "--report", "parallel/index.html", "-n", "2")
+    result.assert_outcomes(**KNOWN)
+    root = pytester.path
+    serial = json.loads((root / "serial" / "results.json").read_text())
+    parallel = json.loads((root / "parallel" / "results.json").read_text())
+    assert len(parallel["scenarios"]) == 10
+    assert not [s for s in parallel["scenarios"] if s["outcome"] == "not run"]
+    assert _content(parallel) == _content(serial)
+    assert _page((root / "parallel" / "index.html").read_text()) == _page((root / "serial" / "index.html").read_text())
+    # the controller's terminal shows the run at a glance, from the merged run
+    result.stdout.fnmatch_lines(["*the run at a glance*", "*alpha*", "*living documentation:*parallel*index.html*"])
+
+
+def test_a_parallel_run_is_compared_with_the_previous_one(pytester, monkeypatch):
+    run_known(pytester, monkeypatch, "--report", "out/index.html")
+    result, _ = run_known(pytester, monkeypatch, "--report", "out/index.html", "-n", "2", variant="after")
+    assert (pytester.path / "out" / "results.previous.json").is_file()
+    result.stdout.fnmatch_lines(["*compared with*"])
+
+
+# ------------------------------------------------------------------ one lab, shared
+
+
+FAKE_LAB_CONFTEST = """\
+import json, os, socket
+from pathlib import Path
+import pytest
+from support.lab.base import LabBase
+
+LOG = Path(os.environ["FAKE_LAB_LOG"])
+
+def note(what):
+    with LOG.open("a") as fh:
+        fh.write(json.dumps(what) + "\\n")
+
+class FakeLab(LabBase):
+    mode = "embedded"
+    def __init__(self, base):
+        self.dir = base
+        self.api_config = base / "api_client.yaml"
+        self.client_ids = ["C.0123456789abcdef"]
+        self.timings = {}
+    def start(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.api = socket.socket()        # the "API": a listening port while the lab lives
+        self.api.bind(("127.0.0.1", 0))
+        self.api.listen(16)
+        self.api_config.write_text("ca_certificate: x\\nclient_cert: y\\nclient_private_key: z\\n"
+                                   f"api_connection_string: 127.0.0.1:{self.api.getsockname()[1]}\\n")
+        note({"event": "start", "pid": os.getpid()})
+    def close(self, failed=False):
+        self.api.close()
+        note({"event": "close", "pid": os.getpid()})
+    def alive(self):
+        return None
+    def certificates(self):
+        return {}
+
+def pytest_raptorspec_make_lab(config, run_id):
+    note({"event": "make", "run_id": run_id})
+    return FakeLab(Path(os.environ["FAKE_LAB_DIR"]))
+"""
+
+FEATURE = """\
+@tool:list_clients
+Feature: Many scenarios, one lab
+  Scenario Outline: Scenario <n> sees the lab
+    Given the lab of the run
+
+    Examples:
+      | n |
+""" + "".join(f"      | {n} |\n" for n in range(8))
+
+STEPS = """\
+import json, os
+from pathlib import Path
+from pytest_bdd import given, scenarios
+
+scenarios("{features}")
+
+@given("the lab of the run")
+def _(lab, run_id, pytestconfig):
+    from support.lab.plugin import worker_id
+    from support.ledger import Ledger
+    with Path(os.environ["FAKE_LAB_LOG"]).open("a") as fh:
+        fh.write(json.dumps({{"event": "use", "worker": worker_id(pytestconfig), "dir": str(lab.dir),
+                             "kind": type(lab).__name__, "run_id": run_id, "alive": lab.alive(),
+                             "name": Ledger(None, run_id, worker=worker_id(pytestconfig)).name("x")}}) + "\\n")
+"""
+
+
+@pytest.fixture
+def fake_lab_spec(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    pytester.makeini(textwrap.dedent("""\
+        [pytest]
+        addopts = -p support.plugin -p no:randomly -p no:cacheprovider
+        raptorspec_spec_module = features/test_spec.py
+        """))
+    pytester.makeconftest(FAKE_LAB_CONFTEST)
+    features = pytester.mkdir("features")
+    (features / "lab.feature").write_text(FEATURE)
+    (features / "test_spec.py").write_text(STEPS.format(features=str(features)))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("FAKE_LAB_LOG", str(pytester.path / "events.jsonl"))
+    monkeypatch.setenv("FAKE_LAB_DIR", str(pytester.path / "the-lab"))
+    return pytester
+
+
+def _events(spec: pytest.Pytester) -> list[dict]:
+    path = spec.path / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_the_controller_starts_one_lab_that_every_worker_uses(fake_lab_spec):
+    result = fake_lab_spec.runpytest_subprocess("features/", "-n", "2")
+    result.assert_outcomes(passed=8)
+    events = _events(fake_lab_spec)
+    kinds = [e["event"] for e in events]
+    assert kinds.count("make") == 1 and kinds.count("start") == 1 and kinds.count("close") == 1
+    assert kinds[-1] == "close", "the lab was stopped before the last worker was done"
+    uses = [e for e in events if e["event"] == "use"]
+    assert len(uses) == 8
+    assert {u["worker"] for u in uses} == {"gw0", "gw1"}
+    assert {u["dir"] for u in uses} == {str(fake_lab_spec.path / "the-lab")}
+    assert {u["kind"] for u in uses} == {"SharedLab"} and {u["alive"] for u in uses} == {None}
+    run_id = events[0]["run_id"]
+    assert {u["run_id"] for u in uses} == {run_id}, "the workers do not share the run id"
+    starter = next(e["pid"] for e in events if e["event"] == "start")
+    assert starter == next(e["pid"] for e in events if e["event"] == "close")
+    assert {u["name"] for u in uses} == {f"raptorspec-{run_id}-gw0-x", f"raptorspec-{run_id}-gw1-x"}
+
+
+def test_a_serial_run_starts_its_own_lab_through_the_fixture(fake_lab_spec):
+    fake_lab_spec.makeconftest(FAKE_LAB_CONFTEST + textwrap.dedent("""\
+        @pytest.fixture(scope="session")
+        def lab():
+            the_lab = FakeLab(Path(os.environ["FAKE_LAB_DIR"]))
+            with the_lab:
+                yield the_lab
+        """))
+    result = fake_lab_spec.runpytest_subprocess("features/")
+    result.assert_outcomes(passed=8)
+    uses = [e for e in _events(fake_lab_spec) if e["event"] == "use"]
+    assert {u["kind"] for u in uses} == {"FakeLab"} and {u["worker"] for u in uses} == {""}
+    assert "make" not in [e["event"] for e in _events(fake_lab_spec)]
+
+
+def test_a_parallel_run_without_the_spec_starts_no_lab(fake_lab_spec):
+    fake_lab_spec.makepyfile(test_other="def test_x():\n    pass\n")
+    result = fake_lab_spec.runpytest_subprocess("test_other.py", "-n", "2")
+    result.assert_outcomes(passed=1)
+    assert _events(fake_lab_spec) == []
+
+
+# ------------------------------------------------------------------ names and the audit
+
+
+class DictOracle:
+    """What the audit reads of Velociraptor: labels on clients, flows, hunts (in memory)."""
+
+    def __init__(self):
+        self.labels: dict[str, set[str]] = {"C.real": set()}
+        self.flow_rows: dict[tuple[str, str], dict] = {}
+        self.hunt_rows: dict[str, dict] = {}
+
+    def client(self, cid):
+        return {"client_id": cid, "labels": sorted(self.labels[cid]), "first_seen_at": 1} if cid in self.labels else None
+
+    def clients(self, search="all"):
+        return [self.client(c) for c in self.labels]
+
+    def label(self, cid, labels, op):
+        for label in labels:
+            (self.labels[cid].add if op == "set" else self.labels[cid].discard)(label)
+
+    def flow(self, cid, fid):
+        return self.flow_rows.get((cid, fid))
+
+    def flows(self, cid):
+        return [r for (c, _), r in self.flow_rows.items() if c == cid]
+
+    def cancel_flow(self, cid, fid):
+        pass
+
+    def delete_flow(self, cid, fid):
+        self.flow_rows.pop((cid, fid), None)
+
+    def hunts(self):
+        return list(self.hunt_rows.values())
+
+    def hunt(self, hid):
+        return self.hunt_rows.get(hid)
+
+    def stop_hunt(self, hid):
+        pass
+
+    def delete_hunt(self, hid):
+        self.hunt_rows.pop(hid, None)
+
+    def delete_client(self, cid):
+        self.labels.pop(cid, None)
+
+
+def test_names_and_phantom_ids_differ_per_worker_and_keep_their_form():
+    serial, gw0, gw3 = (Ledger(None, "0a1b2c3d", worker=w) for w in ("", "gw0", "gw3"))
+    assert serial.name("case") == "raptorspec-0a1b2c3d-case"
+    assert gw0.name("case") == "raptorspec-0a1b2c3d-gw0-case" != gw3.name("case")
+    assert serial.client_id(1) == "C.0a1b2c3d00000001"   # the serial form of before
+    assert gw3.client_id(1) == "C.0a1b2c3d03000001" != gw0.client_id(1)
+    assert all(len(x.client_id(5)) == 18 for x in (serial, gw0, gw3))
+    assert worker_number("gw12") == 12
+    with pytest.raises(ValueError):
+        worker_number("master")
+
+
+def test_the_controller_audit_sees_every_worker_and_only_this_run(tmp_path):
+    oracle = DictOracle()
+    run = "0a1b2c3d"
+    books = [Book(oracle, run, worker=w, journal=Journal(tmp_path / f"{w}.jsonl")) for w in ("gw0", "gw1")]
+    # gw0 leaves a label it recorded; gw1 leaves a flow it recorded, and a label it never recorded
+    led0, led1 = books[0].open(), books[1].open()
+    oracle.label("C.real", [led0.name("kept")], "set")
+    led0.label("C.real", led0.name("kept"), "a Given")
+    oracle.flow_rows[("C.real", "F.1")] = {"session_id": "F.1", "state": "FINISHED"}
+    led1.flow("C.real", "F.1", "the reply of collect_artifact")
+    oracle.label("C.real", [led1.name("unrecorded")], "set")
+    # another run's entity, alive at the same time: never this run's leak
+    oracle.label("C.real", ["raptorspec-ffffffff-gw0-theirs"], "set")
+    book = Book.from_journals(oracle, run, sorted(tmp_path.glob("*.jsonl")))
+    left = book.leftovers()
+    assert sorted(str(e).split(" (")[0] for e in left) == sorted([
+        f"label 'raptorspec-{run}-gw0-kept' on C.real", "flow 'F.1' on C.real",
+        f"label 'raptorspec-{run}-gw1-unrecorded' on C.real"])
+    with pytest.raises(LeftBehind, match="left 3 thing"):
+        book.audit()
+    assert oracle.labels["C.real"] == {"raptorspec-ffffffff-gw0-theirs"} and not oracle.flow_rows
+
+
+def test_a_journal_keeps_entries_at_once_and_survives_a_torn_line(tmp_path):
+    journal = Journal(tmp_path / "gw0.jsonl")
+    ledger = Ledger(None, "0a1b2c3d", worker="gw0", on_record=journal)
+    ledger.hunt("H.1", "the reply of create_hunt")
+    ledger.hunt("H.1", "again")          # recorded once
+    with (tmp_path / "gw0.jsonl").open("a") as fh:
+        fh.write('{"kind": "flow", "client_id"')   # a worker killed mid-write
+    assert Journal.read(tmp_path / "gw0.jsonl") == [Entry("hunt", "", "H.1", "the reply of create_hunt")]
