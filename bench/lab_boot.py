@@ -1,7 +1,15 @@
 """How long the lab takes: provisioning (cached), server ready and client enrolled, embedded
 and docker. Prints the figures and keeps the last results in bench/results/lab_boot.json.
 
-    python -m bench.lab_boot [--runs 3] [--docker] [--cold]
+    python -m bench.lab_boot [--runs 5] [--docker] [--cold]
+
+Medians of ``--runs`` labs (default 5) each, embedded and docker; the machine's load average
+is recorded before and after each kind (other work on the machine makes them provisional).
+Each kind also gives ``enrolled_after_ready``: seconds from the server being ready to the
+client being enrolled — the client's own part, which for docker starts before the server
+is ready (both containers start together) and so includes the client's back-off after its
+first failed connections (see ``docker_client_log``: the client log of one docker lab, kept
+to show it).
 
 ``--cold`` also builds Velociraptor from scratch into a temporary cache with empty Go module
 and build caches (minutes; downloads ~1.3 GB of modules) to measure cold provisioning.
@@ -30,13 +38,32 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max_s": round(max(values), 2)}
 
 
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def embedded(binary: Path, runs: int) -> dict:
     ready, enrolled = [], []
+    load = _load()
     for _ in range(runs):
         with EmbeddedLab(binary) as lab:
             ready.append(lab.timings["server_ready"])
             enrolled.append(lab.timings["clients_enrolled"])
-    return {"server_ready": _summary(ready), "client_enrolled": _summary(enrolled)}
+    return {"server_ready": _summary(ready), "client_enrolled": _summary(enrolled),
+            "enrolled_after_ready": _summary([e - r for e, r in zip(enrolled, ready)]),
+            "load_avg_before": load, "load_avg_after": _load()}
+
+
+def docker_client_log(binary: Path) -> dict:
+    """One docker lab, its client container's log read before it goes down (the client's
+    first connection attempts and back-off, with Velociraptor's own timestamps)."""
+    from support.lab import DockerLab
+
+    with DockerLab(binary, run_id=f"bench{os.getpid()}") as lab:
+        out = lab._run("logs", "--no-color", "--timestamps", "client", timeout=60).stdout
+        timings = dict(lab.timings)
+    lines = [line for line in out.splitlines() if line.strip()]
+    return {"timings": {k: round(v, 2) for k, v in timings.items()}, "client_log_head": lines[:60]}
 
 
 def docker(runs: int) -> dict:
@@ -45,6 +72,7 @@ def docker(runs: int) -> dict:
     build, tests, `down -v`)."""
     root = Path(__file__).resolve().parent.parent
     figures: dict[str, list[float]] = {}
+    load = _load()
     for _ in range(runs):
         t0 = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "pytest", "tests/test_lab.py", "--lab", "docker", "-q",
@@ -57,7 +85,10 @@ def docker(runs: int) -> dict:
         for part in line.split(":", 1)[1].split(","):
             name, value = part.strip().rsplit(" ", 1)
             figures.setdefault(name.replace(" ", "_"), []).append(float(value.rstrip("s")))
-    return {name: _summary(values) for name, values in figures.items()}
+    if "clients_enrolled" in figures and "server_ready" in figures:
+        figures["enrolled_after_ready"] = [e - r for e, r in zip(figures["clients_enrolled"], figures["server_ready"])]
+    return {**{name: _summary(values) for name, values in figures.items()},
+            "load_avg_before": load, "load_avg_after": _load()}
 
 
 def cold() -> dict:
@@ -76,7 +107,7 @@ def cold() -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--docker", action="store_true")
     ap.add_argument("--cold", action="store_true")
     args = ap.parse_args()
@@ -91,7 +122,9 @@ def main() -> int:
         "provision_cached_s": round(time.monotonic() - t0, 2),
         "embedded": embedded(binary, args.runs),
     }
-    results["docker"] = docker(1) if args.docker else previous.get("docker", "not measured (use --docker)")
+    results["docker"] = docker(args.runs) if args.docker else previous.get("docker", "not measured (use --docker)")
+    if args.docker:
+        results["docker_client_log"] = docker_client_log(binary)
     results["provision_cold"] = cold() if args.cold else previous.get("provision_cold", "not measured (use --cold)")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -19,7 +19,7 @@ from support.oracle import Oracle
 pytest_plugins = ["support.lab.plugin"]  # the lab's options and fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOWN_FLAG_TAGS = {"slow", "destructive", "security", "bad_input"}
+KNOWN_FLAG_TAGS = {"slow", "destructive", "security", "bad_input", "exclusive"}
 KNOWN_OSES = {"linux", "windows", "macos"}
 _UNKNOWN_TAGS = pytest.StashKey[list]()
 

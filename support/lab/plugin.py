@@ -35,9 +35,25 @@ argument is the spec module, a path in its folder, or that folder or an ancestor
 ``pytest_raptorspec_make_lab`` hook (a conftest may return its own :class:`Lab`); the
 settings fixtures above apply to serial runs only. ``run_id`` is made by the controller and
 shared by every worker (:func:`run_id_of`).
+
+Scenarios that cannot share the lab with any other — ``@destructive`` ones (quarantine cuts
+the client off) and ``@exclusive`` ones (what they check would see another scenario's
+entities: e.g. a hunt offered to every client) — run alone: every worker holds a shared
+lock on the lab around each test (setup, call, teardown, so a scenario's cleanup is inside
+it), an exclusive scenario an exclusive one, with a turnstile so that waiting exclusive
+scenarios are not starved by the others (:class:`LabLock`, ``flock`` on files in the lab
+directory: a crashed worker's locks go with its process). Scenarios of one *group* run one
+at a time while the others go on: a scenario's groups are its ``xdist_group`` marks and
+``hunts`` for every scenario of a hunt tool (:data:`HUNT_TOOLS`), because Velociraptor
+offers a client only the hunts that started after the newest hunt it was last offered
+(``flows/housekeeping.go``: a check-in sets the client's ``LastHuntTimestamp`` to the newest
+running hunt's start time), so a hunt started while another worker's hunt is being offered
+can be skipped for good — seen as a hunt flow that never appears (found by running the spec
+with ``-n 2``). ``--dist loadgroup`` works too (xdist then pins each group to one worker).
 """
 from __future__ import annotations
 
+import fcntl
 import socket
 import uuid
 from pathlib import Path
@@ -90,6 +106,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
     if config.getoption("--clients") < 1:
         raise pytest.UsageError("--clients must be at least 1")
+    config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
+                                       "(from @exclusive)")
     if is_xdist_controller(config):
         config.stash[_SHARED_KEY] = _Controller(config)
 
@@ -150,6 +168,99 @@ def describe(lab: Lab) -> dict[str, Any]:
             "client_ids": list(lab.client_ids or []),
             "pids": {p.name: p.popen.pid for p in procs},
             "logs": {p.name: str(p.log) for p in procs}}
+
+
+#: Marks of the scenarios that run alone on a shared lab (from the @destructive / @exclusive tags).
+EXCLUSIVE_MARKS = ("destructive", "exclusive")
+#: Canonical tools whose scenarios start hunts (directly or through a Given): the "hunts" group.
+HUNT_TOOLS = frozenset({"create_hunt", "modify_hunt", "get_hunt_results", "list_hunts"})
+_LOCK_KEY = pytest.StashKey["LabLock"]()
+
+
+class LabLock:
+    """A readers-writer lock over processes, on two files in ``lab_dir``: ``shared()`` for
+    a test that can run beside others, ``exclusive()`` for one that runs alone.
+
+    Writer preference through a turnstile: a writer takes the gate, then waits for the
+    readers in to leave; readers pass the gate one at a time before taking their shared
+    lock, so none can enter while a writer waits. Both are context managers; locks die with
+    their process (``flock``), so a crashed worker blocks no one.
+    """
+
+    def __init__(self, lab_dir: Path):
+        self.dir = Path(lab_dir)
+        self._gate = open(self.dir / "xdist-gate.lock", "a+")
+        self._lab = open(self.dir / "xdist-lab.lock", "a+")
+        self._groups: dict[str, Any] = {}
+
+    def _take(self, exclusive: bool) -> None:
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lab, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def hold(self, exclusive: bool, groups: tuple[str, ...] = ()) -> "_Held":
+        """``with lock.hold(exclusive, groups): …`` — the lab shared with other holders, or
+        alone; then each group's lock, in name order (one order for all: no deadlock)."""
+        return _Held(self, exclusive, tuple(sorted(set(groups))))
+
+    def _group(self, name: str) -> Any:
+        if name not in self._groups:
+            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+            self._groups[name] = open(self.dir / f"xdist-group-{safe}.lock", "a+")
+        return self._groups[name]
+
+    def release(self) -> None:
+        fcntl.flock(self._lab, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        for fh in (self._gate, self._lab, *self._groups.values()):
+            fh.close()
+
+
+class _Held:
+    def __init__(self, lock: LabLock, exclusive: bool, groups: tuple[str, ...]):
+        self.lock, self.exclusive, self.groups = lock, exclusive, groups
+
+    def __enter__(self) -> None:
+        self.lock._take(self.exclusive)
+        for name in self.groups:
+            fcntl.flock(self.lock._group(name), fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: Any) -> None:
+        for name in reversed(self.groups):
+            fcntl.flock(self.lock._group(name), fcntl.LOCK_UN)
+        self.lock.release()
+
+
+def runs_alone(item: pytest.Item) -> bool:
+    """Whether a test must not overlap any other on a shared lab (see EXCLUSIVE_MARKS)."""
+    return any(item.get_closest_marker(name) is not None for name in EXCLUSIVE_MARKS)
+
+
+def groups_of(item: pytest.Item) -> tuple[str, ...]:
+    """The groups whose tests run one at a time on a shared lab: the item's ``xdist_group``
+    marks, and "hunts" for a scenario of a hunt tool or a hunt resource."""
+    names = {str(m.kwargs.get("name", m.args[0] if m.args else "")) for m in item.iter_markers("xdist_group")}
+    for mark in item.iter_markers("tool"):
+        tool = str(mark.kwargs.get("name", mark.args[0] if mark.args else ""))
+        if tool in HUNT_TOOLS or tool.startswith("resource:velociraptor://hunts"):
+            names.add("hunts")
+    return tuple(sorted(n for n in names if n))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """An xdist worker on the shared lab: each test holds the lab lock, shared or alone."""
+    info = shared_lab_info(item.config)
+    if info is None:
+        return (yield)
+    lock = item.config.stash.get(_LOCK_KEY, None)
+    if lock is None:
+        lock = item.config.stash[_LOCK_KEY] = LabLock(Path(info["dir"]))
+    with lock.hold(runs_alone(item), groups_of(item)):
+        return (yield)
 
 
 def controller_lab(config: pytest.Config) -> Any:
