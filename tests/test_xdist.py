@@ -273,3 +273,79 @@ def test_a_journal_keeps_entries_at_once_and_survives_a_torn_line(tmp_path):
     with (tmp_path / "gw0.jsonl").open("a") as fh:
         fh.write('{"kind": "flow", "client_id"')   # a worker killed mid-write
     assert Journal.read(tmp_path / "gw0.jsonl") == [Entry("hunt", "", "H.1", "the reply of create_hunt")]
+
+
+# ------------------------------------------------------------------ who runs beside whom
+
+
+def _blocked(lock, exclusive, groups=()):
+    """Start taking ``lock`` in a thread; returns (done event, release event, thread)."""
+    import threading
+
+    done, release = threading.Event(), threading.Event()
+
+    def take():
+        with lock.hold(exclusive, groups):
+            done.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    return done, release, thread
+
+
+def test_an_exclusive_scenario_waits_for_the_others_and_they_for_it(tmp_path):
+    from support.lab.plugin import LabLock
+
+    a, b, c = LabLock(tmp_path), LabLock(tmp_path), LabLock(tmp_path)   # three workers
+    a_in, a_out, a_thread = _blocked(a, exclusive=False)
+    assert a_in.wait(5)
+    b_in, b_out, b_thread = _blocked(b, exclusive=False)
+    assert b_in.wait(5), "two ordinary scenarios must run side by side"
+    c_in, c_out, c_thread = _blocked(c, exclusive=True)
+    assert not c_in.wait(0.5), "an exclusive scenario ran beside others"
+    a_out.set(), b_out.set()
+    assert c_in.wait(5)
+    d_in, d_out, d_thread = _blocked(a, exclusive=False)
+    assert not d_in.wait(0.5), "an ordinary scenario ran beside an exclusive one"
+    c_out.set()
+    assert d_in.wait(5)
+    d_out.set()
+    for t in (a_thread, b_thread, c_thread, d_thread):
+        t.join(5)
+
+
+def test_scenarios_of_one_group_take_turns_while_others_go_on(tmp_path):
+    from support.lab.plugin import LabLock
+
+    a, b, c = LabLock(tmp_path), LabLock(tmp_path), LabLock(tmp_path)
+    a_in, a_out, _ = _blocked(a, False, ("hunts",))
+    assert a_in.wait(5)
+    b_in, b_out, _ = _blocked(b, False, ("hunts",))
+    c_in, c_out, _ = _blocked(c, False, ("other",))
+    assert c_in.wait(5), "a scenario of another group was held up"
+    assert not b_in.wait(0.5), "two scenarios of the hunts group overlapped"
+    a_out.set()
+    assert b_in.wait(5)
+    b_out.set(), c_out.set()
+
+
+def test_hunt_scenarios_and_xdist_groups_are_grouped(pytester):
+    from support.lab.plugin import groups_of, runs_alone
+
+    pytester.makepyfile(test_g="""
+        import pytest
+        @pytest.mark.tool(name="create_hunt")
+        def test_hunt(): pass
+        @pytest.mark.tool(name="resource:velociraptor://hunts/{hunt_id}/results")
+        def test_page(): pass
+        @pytest.mark.xdist_group(name="quarantine")
+        @pytest.mark.destructive
+        def test_q(): pass
+        @pytest.mark.tool(name="list_clients")
+        def test_plain(): pass
+    """)
+    items, _ = pytester.inline_genitems("-p", "no:randomly", "-W", "ignore::pytest.PytestUnknownMarkWarning")
+    got = {i.name: (groups_of(i), runs_alone(i)) for i in items}
+    assert got == {"test_hunt": (("hunts",), False), "test_page": (("hunts",), False),
+                   "test_q": (("quarantine",), True), "test_plain": ((), False)}
