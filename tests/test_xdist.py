@@ -349,3 +349,43 @@ def test_hunt_scenarios_and_xdist_groups_are_grouped(pytester):
     got = {i.name: (groups_of(i), runs_alone(i)) for i in items}
     assert got == {"test_hunt": (("hunts",), False), "test_page": (("hunts",), False),
                    "test_q": (("quarantine",), True), "test_plain": ((), False)}
+
+
+# ------------------------------------------------------------------ a worker that dies
+
+
+CRASH_FEATURE = """\
+Feature: A worker dies
+  Scenario Outline: Scenario <n>
+    Given scenario <n> runs
+
+    Examples:
+      | n |
+""" + "".join(f"      | {n} |\n" for n in range(6))
+
+CRASH_STEPS = """\
+import os
+from pytest_bdd import given, parsers, scenarios
+
+scenarios("features")
+
+@given(parsers.parse("scenario {n:d} runs"))
+def _(n):
+    if n == 3:
+        os._exit(3)   # the worker dies, mid-scenario, without writing its results
+"""
+
+
+def test_a_worker_that_dies_loses_nothing_from_the_report(pytester, monkeypatch):
+    pytester.mkdir("features")
+    (pytester.path / "features" / "crash.feature").write_text(CRASH_FEATURE)
+    pytester.makepyfile(test_crash=CRASH_STEPS)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:randomly", "-p", "no:cacheprovider",
+                                           "-n", "2", "--report", "out/index.html")
+    result.assert_outcomes(passed=5, failed=1)
+    scenarios = json.loads((pytester.path / "out" / "results.json").read_text())["scenarios"]
+    outcomes = {s["scenario"].rsplit(" ", 1)[-1]: s["outcome"] for s in scenarios}
+    assert outcomes == {"0": "passed", "1": "passed", "2": "passed", "3": "failed", "4": "passed", "5": "passed"}
+    crashed = next(s for s in scenarios if s["outcome"] == "failed")
+    assert "crashed" in crashed["message"] and "died before handing over its results" in crashed["message"]

@@ -14,8 +14,9 @@ marked "not run") and at its end writes it, as a results.json, into a directory 
 controller made for the run (``workerinput``); the controller merges them with
 :func:`support.report.merge.merge` (the record of the worker that ran a scenario run wins
 over the others' "not run") and then compares and writes exactly as a serial run does. A
-scenario run whose worker crashed before writing is taken from the controller's own view of
-the reports (failed, with xdist's message), so nothing is lost or shown as never run.
+scenario run whose worker crashed before writing its results (the scenario it crashed in, and
+those it had run before) is taken from the controller's own view of the reports — its outcome
+and message, without its steps (the report says why) — so nothing is lost or shown as never run.
 
 For scenario steps (with or without a report): an assertion's message reaches the terminal
 and the report without pytest's introspection, and the traceback starts at the suite's
@@ -200,7 +201,7 @@ class LivingDoc:
         self.written: Path | None = None
         self.shards: Path | None = None    # xdist controller: where the workers write their results
         self.shard: Path | None = None     # xdist worker: the file it writes its results to
-        self.crashed: dict[str, str] = {}  # xdist controller: node id -> message of a failed report
+        self.seen: dict[str, tuple[str, str]] = {}  # xdist controller: node id -> (outcome, message)
 
     # --- building records -------------------------------------------------------------
     def _feature(self, feature: Any) -> str:
@@ -385,9 +386,23 @@ class LivingDoc:
             return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """xdist controller: remember failed reports, for a worker that dies before writing."""
-        if self.shards is not None and report.failed:
-            self.crashed.setdefault(report.nodeid, clean(_crash_message(report)) or "failed")
+        """xdist controller: remember each test's outcome, for a worker that dies before writing."""
+        if self.shards is None:
+            return
+        held = self.seen.get(report.nodeid)
+        wasxfail = getattr(report, "wasxfail", None)
+        outcome = None
+        if report.failed:
+            outcome = "failed" if report.when in ("call", "???") or held is None or held[0] != "passed" else "error"
+            if held is not None and held[0] == "failed":
+                return
+        elif report.skipped:
+            outcome = "xfailed" if wasxfail is not None else "skipped"
+        elif report.when == "call":
+            outcome = "xpassed" if wasxfail is not None else "passed"
+        if outcome is not None:
+            message = clean(_crash_message(report)) if report.failed or report.skipped else ""
+            self.seen[report.nodeid] = (outcome, message)
 
     def _merged(self) -> Run | None:
         """xdist controller: the workers' results merged (None when no worker wrote any)."""
@@ -403,9 +418,12 @@ class LivingDoc:
         run = merging.merge(runs, command=clean("pytest " + " ".join(self.config.invocation_params.args)))
         run.runs.sort(key=lambda r: r.order)
         for record in run.runs:
-            if record.outcome == "not run" and record.nodeid in self.crashed:
-                record.outcome = "error"
-                record.message = record.reason = self.crashed[record.nodeid]
+            if record.outcome == "not run" and record.nodeid in self.seen:
+                record.outcome, message = self.seen[record.nodeid]
+                note = ("Its xdist worker died before handing over its results: the outcome is pytest's, "
+                        "the steps are not known.")
+                record.message = f"{message}\n{note}" if message else note
+                record.reason = (message.strip().splitlines() or [note])[0]
         return run
 
     @pytest.hookimpl(trylast=True)
