@@ -16,7 +16,10 @@ recorded, and names each leftover.
 **Parallel runs (pytest-xdist).** The run id is shared by all workers; a worker's ledgers
 name things ``raptorspec-<run_id>-<worker>-<word>`` (``gw0``, ``gw1``…) and make phantom
 client ids with the worker's number in them (:meth:`Ledger.client_id`), so two workers running the
-same scenario for two SUTs never touch each other's entities. Each worker appends every
+same scenario for two SUTs never touch each other's entities; what appears in Velociraptor
+during a call is recorded only if it is not another worker's (a label or hunt description in
+another worker's namespace is not; a flow or hunt must carry this worker's API identity as its
+creator — each worker has its own on an embedded or docker lab). Each worker appends every
 entry it records to its journal (``<lab dir>/ledgers/<worker>.jsonl``, one JSON object a
 line, written at once so a worker that crashes loses nothing it recorded); no worker audits.
 After the last worker has ended, the controller runs the one audit of the run over the
@@ -173,6 +176,12 @@ class Ledger:
     def _ours(self, creator: Any) -> bool:
         return self.creator is None or creator == self.creator
 
+    def _foreign(self, name: Any) -> bool:
+        """A label or hunt description in another xdist worker's namespace (never ours to take)."""
+        text = str(name or "").lower()
+        run = f"raptorspec-{self.run_id}-gw".lower()
+        return bool(self.worker) and run in text and f"{self.namespace}-".lower() not in text
+
     @property
     def namespace(self) -> str:
         """``raptorspec-<run>`` in a serial run, ``raptorspec-<run>-<worker>`` in an xdist worker."""
@@ -223,7 +232,8 @@ class Ledger:
                 self._diff_client(client_id, before_client, before_flows)
             if hunts:
                 for h in self.oracle.hunts():
-                    if h.get("hunt_id") not in before_hunts and self._ours(h.get("creator")):
+                    if (h.get("hunt_id") not in before_hunts and self._ours(h.get("creator"))
+                            and not self._foreign(h.get("hunt_description"))):
                         self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
 
     def _diff_client(self, client_id: str, before: dict[str, Any] | None, before_flows: set[str]) -> None:
@@ -234,7 +244,7 @@ class Ledger:
             self.phantom(client_id, "a client record that appeared during a call")
         old = {str(l).lower() for l in (before or {}).get("labels") or []}
         for label in after.get("labels") or []:
-            if str(label).lower() not in old:
+            if str(label).lower() not in old and not self._foreign(label):
                 self.label(client_id, label, "a label that appeared during a call")
         for f in self.oracle.flows(client_id):
             if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):

@@ -389,3 +389,18 @@ def test_a_worker_that_dies_loses_nothing_from_the_report(pytester, monkeypatch)
     assert outcomes == {"0": "passed", "1": "passed", "2": "passed", "3": "failed", "4": "passed", "5": "passed"}
     crashed = next(s for s in scenarios if s["outcome"] == "failed")
     assert "crashed" in crashed["message"] and "died before handing over its results" in crashed["message"]
+
+
+def test_what_another_worker_makes_during_a_call_is_not_taken():
+    oracle, run = DictOracle(), "0a1b2c3d"
+    ledger = Ledger(oracle, run, creator="raptorspec-gw0", worker="gw0")
+    with ledger.watching("C.real"):
+        oracle.label("C.real", [ledger.name("mine"), f"raptorspec-{run}-gw1-results-scope"], "set")
+        oracle.flow_rows[("C.real", "F.2")] = {"session_id": "F.2", "request": {"creator": "raptorspec-gw1"}}
+        oracle.flow_rows[("C.real", "F.3")] = {"session_id": "F.3", "request": {"creator": "raptorspec-gw0"}}
+        oracle.hunt_rows["H.9"] = {"hunt_id": "H.9", "creator": "raptorspec-gw0",
+                                   "hunt_description": f"raptorspec-{run}-gw1-sweep"}
+        oracle.hunt_rows["H.8"] = {"hunt_id": "H.8", "creator": "raptorspec-gw0",
+                                   "hunt_description": f"raptorspec-{run}-gw0-sweep"}
+    assert [(e.kind, e.ident) for e in ledger.entries] == [
+        ("label", ledger.name("mine")), ("flow", "F.3"), ("hunt", "H.8")]

@@ -34,7 +34,12 @@ argument is the spec module, a path in its folder, or that folder or an ancestor
 (``--lab``, ``--clients``, ``--keep-lab``, ``--api-config``) and the
 ``pytest_raptorspec_make_lab`` hook (a conftest may return its own :class:`Lab`); the
 settings fixtures above apply to serial runs only. ``run_id`` is made by the controller and
-shared by every worker (:func:`run_id_of`).
+shared by every worker (:func:`run_id_of`). On an embedded or docker lab each worker gets its
+own API identity (``raptorspec-<worker>``, an administrator: an api_client.yaml made with the
+lab's CA and the user made in the running server with ``user_create()``), used by its oracle and
+its SUTs, so that the flows and hunts a worker's calls make carry its name as their creator
+and no other worker's ledger takes them for its own (an external lab has one identity: the
+user's).
 
 Scenarios that cannot share the lab with any other — ``@destructive`` ones (quarantine cuts
 the client off) and ``@exclusive`` ones (what they check would see another scenario's
@@ -67,6 +72,8 @@ from support.lab.base import Lab
 from support.lab.docker import COMPOSE_FILE, DockerLab, compose_command
 from support.lab.embedded import EmbeddedLab
 from support.lab.external import ExternalLab
+from support.oracle import load_api_config
+from support.secrets import register_secret
 
 _LAB_KEY = pytest.StashKey[Lab]()
 _SHARED_KEY = pytest.StashKey["_Controller"]()
@@ -279,16 +286,16 @@ class SharedLab:
     """
 
     def __init__(self, info: dict[str, Any]):
-        from support.oracle import load_api_config
-
         self.mode = str(info["mode"])
         self.dir = Path(info["dir"])
         self.api_config = Path(info["api_config"])
         self.client_ids = list(info.get("client_ids") or [])
+        self.api_user = str(info.get("api_user") or "")
         self.pids = {str(k): int(v) for k, v in (info.get("pids") or {}).items()}
         self.log_files = {str(k): Path(v) for k, v in (info.get("logs") or {}).items()}
         self.timings: dict[str, float] = {}
         self._cfg = load_api_config(self.api_config)
+        register_secret(self._cfg["client_private_key"])
 
     def alive(self) -> str | None:
         from support.procs import pid_alive
@@ -345,6 +352,33 @@ class _Controller:
         except (CertificateProblem, RaptorspecError) as exc:
             pytest.exit(str(exc), returncode=3)
 
+    def identity(self, worker: str) -> tuple[Path, str] | None:
+        """An API identity of the worker's own on the lab (api_client.yaml path, user name), or
+        None when the lab cannot make one (an external lab: no CA key) or making it failed
+        (then the worker shares the lab's identity; a warning says why)."""
+        from support.lab.base import run_checked, warn
+        from support.lab.config import API_USER
+        from support.oracle import Oracle
+
+        cfg, binary = getattr(self.lab, "cfg", None), getattr(self.lab, "binary", None)
+        if cfg is None or binary is None or not worker:
+            return None
+        user = f"{API_USER}-{worker}"
+        path = Path(self.lab.dir) / "api" / f"{worker}.yaml"
+        try:
+            path.parent.mkdir(exist_ok=True)
+            run_checked([str(binary), "--config", str(cfg.server_config), "config", "api_client", "--name", user,
+                         "--role", "administrator", str(path)], f"making the API identity of xdist worker {worker}")
+            path.chmod(0o600)
+            register_secret(load_api_config(path)["client_private_key"])
+            with Oracle(self.lab.api_config) as oracle:   # the running server learns the user now
+                oracle.query("SELECT user_create(user=RsUser, roles=['administrator']) AS r FROM scope()",
+                             {"RsUser": user})
+        except Exception as exc:  # noqa: BLE001 - a worker can still run on the lab's own identity
+            warn(f"xdist worker {worker} shares the lab's API identity: {type(exc).__name__}: {exc}")
+            return None
+        return path, user
+
     def stop(self) -> None:
         the_lab, self.lab = self.lab, None
         if the_lab is not None:
@@ -395,7 +429,11 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[RUN_ID_INPUT] = run_id_of(config)
     controller = config.stash.get(_SHARED_KEY, None)
     if controller is not None and controller.lab is not None:
-        node.workerinput[LAB_INPUT] = describe(controller.lab)
+        info = describe(controller.lab)
+        own = controller.identity(str(node.workerinput.get("workerid", "")))
+        if own is not None:
+            info["api_config"], info["api_user"] = str(own[0]), own[1]
+        node.workerinput[LAB_INPUT] = info
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
