@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="raptorspec-parallel-") as tmp:
         for n in [0, *args.workers]:
             label = "serial" if n == 0 else f"-n {n}"
-            pytest_args = base + (["-n", str(n), "--dist", "loadgroup"] if n else [])
+            pytest_args = base + (["-n", str(n)] if n else [])
             timings = Path(tmp) / f"timings-{n}.jsonl"
             report = Path(tmp) / f"report-{n}" / "index.html"
             print(f"[bench.parallel] {label}: pytest {' '.join(pytest_args)}", file=sys.stderr, flush=True)
