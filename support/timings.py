@@ -5,9 +5,11 @@ otherwise :func:`note` does nothing (one environment lookup).
 Lines (times are seconds since the epoch, wall clock; Velociraptor's are microseconds):
 
 - ``{"kind": "sut", "pid", "start", "end", "what"}``: one MCP request to a SUT;
-- ``{"kind": "flow", "pid", "start", "end", "flow_id", "create_time", "active_time", "state"}``:
-  a wait on a flow (support.waits.wait_flow_done) from its call to its return, with the flow's
-  own creation and last-activity timestamps (flows() ``create_time`` / ``active_time``, µs);
+- ``{"kind": "flow", "pid", "start", "end", "flow_id", "create_time", "active_time", "event_at",
+  "state"}``: a wait on a flow (support.waits.wait_flow_done) from its call to its return, with
+  the flow's own creation and last-activity timestamps (flows() ``create_time`` /
+  ``active_time``, µs) and when its System.Flow.Completion event reached the wait (None: the
+  flow was done at a state check, no event was awaited);
 - ``{"kind": "hunt", "pid", "start", "end", "hunt_id"}``: a wait on a hunt.
 
 Several processes (xdist workers) append to the same file: each line is one ``write`` of

@@ -137,14 +137,15 @@ def wait_flow_done(oracle: Any, client_id: str, flow_id: str, timeout: float = 1
     completion wakes it at once; the state check before each listen covers a completion that
     happened before the listen started.
     """
-    state: dict[str, Any] = {"row": None}
+    state: dict[str, Any] = {"row": None, "event_at": None}
 
     def check() -> tuple[bool, Any]:
         row = oracle.flow(client_id, flow_id)
         state["row"] = row
         if row and row.get("state") in FLOW_DONE:
             return True, row
-        _flow_event(oracle, flow_id, 5.0)
+        if _flow_event(oracle, flow_id, 5.0):
+            state["event_at"] = time.time()   # for support.timings: when Velociraptor said so
         row = oracle.flow(client_id, flow_id)
         done = bool(row and row.get("state") in FLOW_DONE)
         return done, row if done else _flow_summary(row)
@@ -154,7 +155,7 @@ def wait_flow_done(oracle: Any, client_id: str, flow_id: str, timeout: float = 1
                    alive=getattr(lab, "alive", None), logs=getattr(lab, "logs", None),
                    hint="a flow stuck in RUNNING/WAITING means the client is not checking in: see its log")
     timings.note("flow", start=started, end=time.time(), flow_id=flow_id, create_time=row.get("create_time"),
-                 active_time=row.get("active_time"), state=row.get("state"))
+                 active_time=row.get("active_time"), event_at=state["event_at"], state=row.get("state"))
     return row
 
 
