@@ -68,6 +68,7 @@ class FakeLab(LabBase):
         self.dir = base
         self.api_config = base / "api_client.yaml"
         self.client_ids = ["C.0123456789abcdef"]
+        self.client_user = "nobody"
         self.timings = {}
     def start(self):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -114,6 +115,7 @@ def _(lab, run_id, pytestconfig):
     with Path(os.environ["FAKE_LAB_LOG"]).open("a") as fh:
         fh.write(json.dumps({{"event": "use", "worker": worker_id(pytestconfig), "dir": str(lab.dir),
                              "kind": type(lab).__name__, "run_id": run_id, "alive": lab.alive(),
+                             "client_user": getattr(lab, "client_user", None),
                              "name": Ledger(None, run_id, worker=worker_id(pytestconfig)).name("x")}}) + "\\n")
 """
 
@@ -152,6 +154,7 @@ def test_the_controller_starts_one_lab_that_every_worker_uses(fake_lab_spec):
     assert {u["worker"] for u in uses} == {"gw0", "gw1"}
     assert {u["dir"] for u in uses} == {str(fake_lab_spec.path / "the-lab")}
     assert {u["kind"] for u in uses} == {"SharedLab"} and {u["alive"] for u in uses} == {None}
+    assert {u["client_user"] for u in uses} == {"nobody"}, "the quarantine scenarios need the lab's client user"
     run_id = events[0]["run_id"]
     assert {u["run_id"] for u in uses} == {run_id}, "the workers do not share the run id"
     starter = next(e["pid"] for e in events if e["event"] == "start")

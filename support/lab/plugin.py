@@ -168,11 +168,12 @@ def _runs_spec(config: pytest.Config) -> bool:
 
 
 def describe(lab: Lab) -> dict[str, Any]:
-    """What a worker needs to attach to ``lab``: mode, dir, api_config, client_ids, and for
+    """What a worker needs to attach to ``lab``: mode, dir, api_config, client_ids, the user
+    an embedded lab's clients run as (``client_user``: the quarantine scenarios ask), and for
     local processes their pids and log files (JSON-able: it travels in ``workerinput``)."""
     procs = getattr(lab, "procs", None) or []
     return {"mode": lab.mode, "dir": str(lab.dir), "api_config": str(lab.api_config),
-            "client_ids": list(lab.client_ids or []),
+            "client_ids": list(lab.client_ids or []), "client_user": getattr(lab, "client_user", None),
             "pids": {p.name: p.popen.pid for p in procs},
             "logs": {p.name: str(p.log) for p in procs}}
 
@@ -291,6 +292,7 @@ class SharedLab:
         self.api_config = Path(info["api_config"])
         self.client_ids = list(info.get("client_ids") or [])
         self.api_user = str(info.get("api_user") or "")
+        self.client_user = info.get("client_user")
         self.pids = {str(k): int(v) for k, v in (info.get("pids") or {}).items()}
         self.log_files = {str(k): Path(v) for k, v in (info.get("logs") or {}).items()}
         self.timings: dict[str, float] = {}
