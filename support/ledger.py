@@ -19,7 +19,9 @@ client ids with the worker's number in them (:meth:`Ledger.client_id`), so two w
 same scenario for two SUTs never touch each other's entities; what appears in Velociraptor
 during a call is recorded only if it is not another worker's (a label or hunt description in
 another worker's namespace is not; a flow or hunt must carry this worker's API identity as its
-creator — each worker has its own on an embedded or docker lab). Each worker appends every
+creator — each worker has its own on an embedded or docker lab; on an external lab, where all
+share the user's, a flow found only that way is left to the controller, which removes it
+after the last worker: it may be another worker's, still in use). Each worker appends every
 entry it records to its journal (``<lab dir>/ledgers/<worker>.jsonl``, one JSON object a
 line, written at once so a worker that crashes loses nothing it recorded); no worker audits.
 After the last worker has ended, the controller runs the one audit of the run over the
@@ -63,6 +65,7 @@ class Entry:
     client_id: str = ""
     ident: str = ""      # the label, flow id or hunt id
     why: str = ""        # who made it (a Given, the SUT's reply, a before/after diff)
+    deferred: bool = False  # removed by the run's end (the controller), not the scenario's: see Ledger.defer
 
     def __str__(self) -> str:
         where = f" on {self.client_id}" if self.client_id and self.kind != "phantom" else ""
@@ -172,6 +175,10 @@ class Ledger:
     worker: str = ""
     #: Called with each new entry (the worker's journal); None: nothing is written.
     on_record: Callable[[Entry], None] | None = None
+    #: A flow found only by the before/after diff is not removed by this scenario but at the
+    #: run's end: set for an xdist worker sharing its API identity with the others (an external
+    #: lab), where such a flow may be another worker's, still in use.
+    defer: bool = False
 
     def _ours(self, creator: Any) -> bool:
         return self.creator is None or creator == self.creator
@@ -201,7 +208,12 @@ class Ledger:
 
     def _add(self, entry: Entry) -> None:
         key = (entry.kind, entry.client_id, entry.ident)
-        if (entry.ident or entry.kind == "phantom") and key not in {(x.kind, x.client_id, x.ident) for x in self.entries}:
+        held = next((i for i, x in enumerate(self.entries) if (x.kind, x.client_id, x.ident) == key), None)
+        if held is not None and self.entries[held].deferred and not entry.deferred:
+            self.entries[held] = entry          # claimed for sure after all (e.g. named by the reply)
+            if self.on_record is not None:
+                self.on_record(entry)
+        elif (entry.ident or entry.kind == "phantom") and held is None:
             self.entries.append(entry)
             if self.on_record is not None:
                 self.on_record(entry)
@@ -209,8 +221,8 @@ class Ledger:
     def label(self, client_id: str, label: str, why: str = "a step") -> None:
         self._add(Entry("label", client_id, label, why))
 
-    def flow(self, client_id: str, flow_id: str | None, why: str = "a step") -> None:
-        self._add(Entry("flow", client_id, flow_id or "", why))
+    def flow(self, client_id: str, flow_id: str | None, why: str = "a step", *, deferred: bool = False) -> None:
+        self._add(Entry("flow", client_id, flow_id or "", why, deferred))
 
     def hunt(self, hunt_id: str | None, why: str = "a step") -> None:
         self._add(Entry("hunt", "", hunt_id or "", why))
@@ -248,7 +260,7 @@ class Ledger:
                 self.label(client_id, label, "a label that appeared during a call")
         for f in self.oracle.flows(client_id):
             if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):
-                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call")
+                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call", deferred=self.defer)
 
     def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:
         """Call ``tool`` on the SUT and record what it made; return its Result."""
@@ -272,8 +284,8 @@ class Ledger:
         return [e for e in self.entries if e.kind == kind]
 
     def clean(self) -> list[str]:
-        """Remove everything recorded; return what could not be removed."""
-        return remove_all(self.oracle, self.entries)
+        """Remove everything recorded (but deferred entries); return what could not be removed."""
+        return remove_all(self.oracle, [e for e in self.entries if not e.deferred])
 
 
 def worker_number(worker: str) -> int:
@@ -321,9 +333,11 @@ class Book:
     ledgers: list[Ledger] = field(default_factory=list)
     worker: str = ""                      # this xdist worker, or "" (see Ledger.worker)
     journal: Journal | None = None        # where a worker writes what its ledgers record
+    defer: bool = False                   # see Ledger.defer
 
     def open(self) -> Ledger:
-        ledger = Ledger(self.oracle, self.run_id, self.creator, worker=self.worker, on_record=self.journal)
+        ledger = Ledger(self.oracle, self.run_id, self.creator, worker=self.worker, on_record=self.journal,
+                        defer=self.defer)
         self.ledgers.append(ledger)
         return ledger
 
@@ -353,12 +367,20 @@ class Book:
         unique: dict[tuple[str, str, str], Entry] = {}
         for e in found:
             key = (e.kind, e.client_id, e.ident.lower() if e.kind == "label" else e.ident)
-            unique.setdefault(key, e)
+            if key not in unique or (unique[key].deferred and not e.deferred):
+                unique[key] = e
         return list(unique.values())
 
     def audit(self) -> None:
-        """Raise :class:`LeftBehind` naming each leftover (after trying to remove them)."""
+        """Remove deferred entries (their removal was put off to now: not leaks); raise
+        :class:`LeftBehind` naming each other leftover (after trying to remove them), and any
+        deferred one that could not be removed."""
         left = self.leftovers()
+        failed_deferred = remove_all(self.oracle, [e for e in left if e.deferred])
+        left = [e for e in left if not e.deferred]
+        if failed_deferred:
+            raise LeftBehind("Removing what the run's scenarios left for its end failed:\n"
+                             + "\n".join(f"  - {p}" for p in failed_deferred))
         if not left:
             return
         failed = remove_all(self.oracle, left)
@@ -388,7 +410,8 @@ def ledger_book(oracle, run_id, pytestconfig, lab):
     worker = worker_id(pytestconfig)
     shared = shared_lab_info(pytestconfig) is not None
     journal = Journal(_journals(lab.dir) / f"{worker}.jsonl") if shared else None
-    book = Book(oracle, run_id, creator=oracle.api_user, worker=worker, journal=journal)
+    book = Book(oracle, run_id, creator=oracle.api_user, worker=worker, journal=journal,
+                defer=shared and not getattr(lab, "api_user", ""))
     yield book
     if not shared:
         book.audit()

@@ -407,3 +407,18 @@ def test_what_another_worker_makes_during_a_call_is_not_taken():
                                    "hunt_description": f"raptorspec-{run}-gw0-sweep"}
     assert [(e.kind, e.ident) for e in ledger.entries] == [
         ("label", ledger.name("mine")), ("flow", "F.3"), ("hunt", "H.8")]
+
+
+def test_on_a_shared_identity_a_flow_found_only_by_the_diff_is_removed_at_the_end_not_by_the_scenario(tmp_path):
+    oracle, run = DictOracle(), "0a1b2c3d"
+    book = Book(oracle, run, creator="raptorspec", worker="gw0", journal=Journal(tmp_path / "gw0.jsonl"), defer=True)
+    ledger = book.open()
+    with ledger.watching("C.real"):   # another worker's flow appears while this scenario calls its SUT
+        oracle.flow_rows[("C.real", "F.2")] = {"session_id": "F.2", "state": "RUNNING",
+                                               "request": {"creator": "raptorspec"}}
+    assert ledger.clean() == [] and ("C.real", "F.2") in oracle.flow_rows, "another worker's live flow was deleted"
+    whole = Book.from_journals(oracle, run, [tmp_path / "gw0.jsonl"])
+    whole.audit()                     # removed at the end, and not a leak
+    assert not oracle.flow_rows
+    ledger.flow("C.real", "F.2", "the reply of collect_artifact")   # named by a reply: this scenario's for sure
+    assert [e.deferred for e in ledger.entries] == [False]
