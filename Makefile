@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: spec test venv sysdeps velociraptor lab-up lab-down bench clean lint-features reliability
+.PHONY: spec test venv sysdeps velociraptor lab-up lab-down bench clean lint-features reliability spec-parallel bench-parallel bench-overhead
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,20 @@ lint-features: venv
 # (bench/results/reliability.json). RELIABILITY_ARGS="--runs 5 --orders 3 -- --sut all …"
 reliability: velociraptor
 	$(PY) -m bench.reliability $(RELIABILITY_ARGS)
+
+# The spec on pytest-xdist: N workers (default 2) on one shared lab, one report (README: parallel runs).
+WORKERS ?= 2
+spec-parallel: sysdeps velociraptor
+	$(PY) -m pytest features/ -n $(WORKERS) $(SPEC_ARGS)
+
+# Serial against -n 2 and -n 4, full spec, side by side (bench/results/parallel.json), with the
+# wait and suite overhead of each run (bench/results/overhead.json).
+bench-parallel: velociraptor
+	$(PY) -m bench.parallel $(BENCH_ARGS)
+
+# Wait and suite overhead of one serial run (bench/results/overhead.json).
+bench-overhead: velociraptor
+	$(PY) -m bench.overhead $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

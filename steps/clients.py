@@ -21,7 +21,7 @@ def _(client, ledger, oracle, label):
 def _(ledger, oracle, run_id, n, label):
     """Makes that many client records that never enrolled, carrying the label (as labelling an unknown id does)."""
     for i in range(n):
-        add_label(oracle, f"C.{run_id}{i:08x}", ledger.name(label), ledger, "a Given")
+        add_label(oracle, ledger.client_id(i), ledger.name(label), ledger, "a Given")
 
 
 # -- Whens -------------------------------------------------------------------------------

@@ -12,12 +12,31 @@ deleted), labels (removed), and client records a call conjured for an id that ne
 A :class:`Book` collects every scenario's ledger for the session; :meth:`Book.audit` asks
 Velociraptor for anything still carrying the run's namespace or still present though
 recorded, and names each leftover.
+
+**Parallel runs (pytest-xdist).** The run id is shared by all workers; a worker's ledgers
+name things ``raptorspec-<run_id>-<worker>-<word>`` (``gw0``, ``gw1``…) and make phantom
+client ids with the worker's number in them (:meth:`Ledger.client_id`), so two workers running the
+same scenario for two SUTs never touch each other's entities; what appears in Velociraptor
+during a call is recorded only if it is not another worker's (a label or hunt description in
+another worker's namespace is not; a flow or hunt must carry this worker's API identity as its
+creator — each worker has its own on an embedded or docker lab; on an external lab, where all
+share the user's, a flow found only that way is left to the controller, which removes it
+after the last worker: it may be another worker's, still in use). Each worker appends every
+entry it records to its journal (``<lab dir>/ledgers/<worker>.jsonl``, one JSON object a
+line, written at once so a worker that crashes loses nothing it recorded); no worker audits.
+After the last worker has ended, the controller runs the one audit of the run over the
+union of the journals plus everything carrying ``raptorspec-<run_id>`` (so it sees every
+worker's leftovers, and no worker's live entity can be taken for a leak: none is live any
+more); leftovers fail the run (exit status 1) and are named in the terminal summary.
 """
 from __future__ import annotations
 
+import json
+import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
 
 import pytest
 
@@ -46,6 +65,7 @@ class Entry:
     client_id: str = ""
     ident: str = ""      # the label, flow id or hunt id
     why: str = ""        # who made it (a Given, the SUT's reply, a before/after diff)
+    deferred: bool = False  # removed by the run's end (the controller), not the scenario's: see Ledger.defer
 
     def __str__(self) -> str:
         where = f" on {self.client_id}" if self.client_id and self.kind != "phantom" else ""
@@ -151,28 +171,58 @@ class Ledger:
     entries: list[Entry] = field(default_factory=list)
     #: Every call made through :meth:`calling`: (canonical tool, its canonical arguments).
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: The xdist worker ("gw0", …) or "" in a serial run: part of every name this ledger makes.
+    worker: str = ""
+    #: Called with each new entry (the worker's journal); None: nothing is written.
+    on_record: Callable[[Entry], None] | None = None
+    #: A flow found only by the before/after diff is not removed by this scenario but at the
+    #: run's end: set for an xdist worker sharing its API identity with the others (an external
+    #: lab), where such a flow may be another worker's, still in use.
+    defer: bool = False
 
     def _ours(self, creator: Any) -> bool:
         return self.creator is None or creator == self.creator
 
+    def _foreign(self, name: Any) -> bool:
+        """A label or hunt description in another xdist worker's namespace (never ours to take)."""
+        text = str(name or "").lower()
+        run = f"raptorspec-{self.run_id}-gw".lower()
+        return bool(self.worker) and run in text and f"{self.namespace}-".lower() not in text
+
     @property
     def namespace(self) -> str:
-        return f"raptorspec-{self.run_id}"
+        """``raptorspec-<run>`` in a serial run, ``raptorspec-<run>-<worker>`` in an xdist worker."""
+        return f"raptorspec-{self.run_id}" + (f"-{self.worker}" if self.worker else "")
 
     def name(self, word: str) -> str:
-        """The namespaced form of an analyst's word: ``raptorspec-<run>-<word>``."""
+        """The namespaced form of an analyst's word: ``raptorspec-<run>[-<worker>]-<word>``."""
         return f"{self.namespace}-{word}"
+
+    def client_id(self, n: int) -> str:
+        """A client id no client has, for the ``n``-th phantom of a scenario (``0 <= n < 2**24``):
+        ``C.<run_id><worker number, 2 hex><n, 6 hex>`` (16 hex digits, the form of a real id;
+        the worker number is 0 in a serial run), so parallel workers never make the same one."""
+        if not 0 <= n < 1 << 24:
+            raise ValueError(f"phantom client number out of range: {n}")
+        return f"C.{self.run_id}{worker_number(self.worker):02x}{n:06x}"
 
     def _add(self, entry: Entry) -> None:
         key = (entry.kind, entry.client_id, entry.ident)
-        if (entry.ident or entry.kind == "phantom") and key not in {(x.kind, x.client_id, x.ident) for x in self.entries}:
+        held = next((i for i, x in enumerate(self.entries) if (x.kind, x.client_id, x.ident) == key), None)
+        if held is not None and self.entries[held].deferred and not entry.deferred:
+            self.entries[held] = entry          # claimed for sure after all (e.g. named by the reply)
+            if self.on_record is not None:
+                self.on_record(entry)
+        elif (entry.ident or entry.kind == "phantom") and held is None:
             self.entries.append(entry)
+            if self.on_record is not None:
+                self.on_record(entry)
 
     def label(self, client_id: str, label: str, why: str = "a step") -> None:
         self._add(Entry("label", client_id, label, why))
 
-    def flow(self, client_id: str, flow_id: str | None, why: str = "a step") -> None:
-        self._add(Entry("flow", client_id, flow_id or "", why))
+    def flow(self, client_id: str, flow_id: str | None, why: str = "a step", *, deferred: bool = False) -> None:
+        self._add(Entry("flow", client_id, flow_id or "", why, deferred))
 
     def hunt(self, hunt_id: str | None, why: str = "a step") -> None:
         self._add(Entry("hunt", "", hunt_id or "", why))
@@ -194,7 +244,8 @@ class Ledger:
                 self._diff_client(client_id, before_client, before_flows)
             if hunts:
                 for h in self.oracle.hunts():
-                    if h.get("hunt_id") not in before_hunts and self._ours(h.get("creator")):
+                    if (h.get("hunt_id") not in before_hunts and self._ours(h.get("creator"))
+                            and not self._foreign(h.get("hunt_description"))):
                         self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
 
     def _diff_client(self, client_id: str, before: dict[str, Any] | None, before_flows: set[str]) -> None:
@@ -205,11 +256,11 @@ class Ledger:
             self.phantom(client_id, "a client record that appeared during a call")
         old = {str(l).lower() for l in (before or {}).get("labels") or []}
         for label in after.get("labels") or []:
-            if str(label).lower() not in old:
+            if str(label).lower() not in old and not self._foreign(label):
                 self.label(client_id, label, "a label that appeared during a call")
         for f in self.oracle.flows(client_id):
             if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):
-                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call")
+                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call", deferred=self.defer)
 
     def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:
         """Call ``tool`` on the SUT and record what it made; return its Result."""
@@ -233,8 +284,43 @@ class Ledger:
         return [e for e in self.entries if e.kind == kind]
 
     def clean(self) -> list[str]:
-        """Remove everything recorded; return what could not be removed."""
-        return remove_all(self.oracle, self.entries)
+        """Remove everything recorded (but deferred entries); return what could not be removed."""
+        return remove_all(self.oracle, [e for e in self.entries if not e.deferred])
+
+
+def worker_number(worker: str) -> int:
+    """``"gw3"`` → 3; ``""`` (a serial run) → 0. Raises ValueError for another form or a
+    number above 255 (the two hex digits of :meth:`Ledger.client_id`)."""
+    if not worker:
+        return 0
+    m = re.fullmatch(r"gw(\d+)", worker)
+    if not m or int(m.group(1)) > 255:
+        raise ValueError(f"not an xdist worker id (gw0…gw255): {worker!r}")
+    return int(m.group(1))
+
+
+class Journal:
+    """A worker's ledger entries as JSON lines in ``path`` (appended, flushed at once)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+    def __call__(self, entry: Entry) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(entry)) + "\n")
+
+    @staticmethod
+    def read(path: Path) -> list[Entry]:
+        """The entries in a journal (a torn last line, from a worker killed mid-write, is skipped)."""
+        out = []
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(Entry(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue
+        return out
 
 
 @dataclass
@@ -245,11 +331,25 @@ class Book:
     run_id: str
     creator: str | None = None
     ledgers: list[Ledger] = field(default_factory=list)
+    worker: str = ""                      # this xdist worker, or "" (see Ledger.worker)
+    journal: Journal | None = None        # where a worker writes what its ledgers record
+    defer: bool = False                   # see Ledger.defer
 
     def open(self) -> Ledger:
-        ledger = Ledger(self.oracle, self.run_id, self.creator)
+        ledger = Ledger(self.oracle, self.run_id, self.creator, worker=self.worker, on_record=self.journal,
+                        defer=self.defer)
         self.ledgers.append(ledger)
         return ledger
+
+    @classmethod
+    def from_journals(cls, oracle: _Oracle, run_id: str, journals: list[Path], creator: str | None = None) -> "Book":
+        """The whole run's book, for the controller's audit: one ledger per worker journal."""
+        book = cls(oracle, run_id, creator)
+        for path in journals:
+            ledger = Ledger(oracle, run_id, creator, worker=Path(path).stem)
+            ledger.entries = Journal.read(path)
+            book.ledgers.append(ledger)
+        return book
 
     def leftovers(self) -> list[Entry]:
         """What is still in Velociraptor: recorded entries, and anything in the run's namespace."""
@@ -267,12 +367,20 @@ class Book:
         unique: dict[tuple[str, str, str], Entry] = {}
         for e in found:
             key = (e.kind, e.client_id, e.ident.lower() if e.kind == "label" else e.ident)
-            unique.setdefault(key, e)
+            if key not in unique or (unique[key].deferred and not e.deferred):
+                unique[key] = e
         return list(unique.values())
 
     def audit(self) -> None:
-        """Raise :class:`LeftBehind` naming each leftover (after trying to remove them)."""
+        """Remove deferred entries (their removal was put off to now: not leaks); raise
+        :class:`LeftBehind` naming each other leftover (after trying to remove them), and any
+        deferred one that could not be removed."""
         left = self.leftovers()
+        failed_deferred = remove_all(self.oracle, [e for e in left if e.deferred])
+        left = [e for e in left if not e.deferred]
+        if failed_deferred:
+            raise LeftBehind("Removing what the run's scenarios left for its end failed:\n"
+                             + "\n".join(f"  - {p}" for p in failed_deferred))
         if not left:
             return
         failed = remove_all(self.oracle, left)
@@ -287,12 +395,61 @@ class Book:
 # fixtures (this module is loaded as a plugin by conftest.py)
 
 
+def _journals(lab_dir: Path) -> Path:
+    return Path(lab_dir) / "ledgers"
+
+
 @pytest.fixture(scope="session")
-def ledger_book(oracle, run_id):
-    """Every scenario's ledger; at session end, the audit fails the run on any leftover."""
-    book = Book(oracle, run_id, creator=oracle.api_user)
+def ledger_book(oracle, run_id, pytestconfig, lab):
+    """Every scenario's ledger; at session end, the audit fails the run on any leftover.
+
+    In an xdist worker on the controller's shared lab, the ledgers are journalled instead
+    and the controller audits the whole run (see the module docstring)."""
+    from support.lab.plugin import shared_lab_info, worker_id
+
+    worker = worker_id(pytestconfig)
+    shared = shared_lab_info(pytestconfig) is not None
+    journal = Journal(_journals(lab.dir) / f"{worker}.jsonl") if shared else None
+    book = Book(oracle, run_id, creator=oracle.api_user, worker=worker, journal=journal,
+                defer=shared and not getattr(lab, "api_user", ""))
     yield book
-    book.audit()
+    if not shared:
+        book.audit()
+
+
+_AUDIT_KEY = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The xdist controller, after the last worker: the run's one audit over every worker's
+    journal and the run's namespace; leftovers fail the run."""
+    from support.errors import LeftBehind as _LeftBehind
+    from support.lab.plugin import controller_lab, is_xdist_controller, run_id_of
+    from support.oracle import Oracle
+
+    config = session.config
+    lab = controller_lab(config) if is_xdist_controller(config) else None
+    if lab is None or not _journals(lab.dir).is_dir():
+        return   # no shared lab, or no scenario armed the audit
+    journals = sorted(_journals(lab.dir).glob("*.jsonl"))
+    try:
+        with Oracle(lab.api_config) as oracle:
+            book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user)
+            book.audit()
+    except _LeftBehind as exc:
+        config.stash[_AUDIT_KEY] = str(exc)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    except Exception as exc:  # noqa: BLE001 - an audit that cannot run must not pass silently
+        config.stash[_AUDIT_KEY] = f"The leak audit of the run could not run: {type(exc).__name__}: {exc}"
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    message = config.stash.get(_AUDIT_KEY, None)
+    if message:
+        terminalreporter.write_sep("=", "leak audit of the parallel run", red=True)
+        terminalreporter.write_line(message, red=True)
 
 
 @pytest.fixture(autouse=True)

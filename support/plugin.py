@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,7 +19,7 @@ from support.oracle import Oracle
 pytest_plugins = ["support.lab.plugin"]  # the lab's options and fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
-KNOWN_FLAG_TAGS = {"slow", "destructive", "security", "bad_input"}
+KNOWN_FLAG_TAGS = {"slow", "destructive", "security", "bad_input", "exclusive"}
 KNOWN_OSES = {"linux", "windows", "macos"}
 _UNKNOWN_TAGS = pytest.StashKey[list]()
 
@@ -353,9 +352,12 @@ def pytest_terminal_summary_xfail_lines(terminalreporter: Any, config: pytest.Co
 
 
 @pytest.fixture(scope="session")
-def run_id() -> str:
-    """A short id that every entity a scenario creates carries (``raptorspec-<run>-…``)."""
-    return uuid.uuid4().hex[:8]
+def run_id(pytestconfig: pytest.Config) -> str:
+    """A short id that every entity a scenario creates carries (``raptorspec-<run>-…``); one
+    per run, shared by the xdist workers of a parallel run (:func:`support.lab.plugin.run_id_of`)."""
+    from support.lab.plugin import run_id_of
+
+    return run_id_of(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import grpc
 
 
+from support import timings
 from support.errors import WaitAborted, WaitError, WaitTimeout  # noqa: F401 (re-exported)
 
 
@@ -136,21 +137,26 @@ def wait_flow_done(oracle: Any, client_id: str, flow_id: str, timeout: float = 1
     completion wakes it at once; the state check before each listen covers a completion that
     happened before the listen started.
     """
-    state: dict[str, Any] = {"row": None}
+    state: dict[str, Any] = {"row": None, "event_at": None}
 
     def check() -> tuple[bool, Any]:
         row = oracle.flow(client_id, flow_id)
         state["row"] = row
         if row and row.get("state") in FLOW_DONE:
             return True, row
-        _flow_event(oracle, flow_id, 5.0)
+        if _flow_event(oracle, flow_id, 5.0):
+            state["event_at"] = time.time()   # for support.timings: when Velociraptor said so
         row = oracle.flow(client_id, flow_id)
         done = bool(row and row.get("state") in FLOW_DONE)
         return done, row if done else _flow_summary(row)
 
-    return wait_for(check, f"flow {flow_id} on {client_id} to finish (FINISHED or ERROR)", timeout, 0.1,
-                    alive=getattr(lab, "alive", None), logs=getattr(lab, "logs", None),
-                    hint="a flow stuck in RUNNING/WAITING means the client is not checking in: see its log")
+    started = time.time()
+    row = wait_for(check, f"flow {flow_id} on {client_id} to finish (FINISHED or ERROR)", timeout, 0.1,
+                   alive=getattr(lab, "alive", None), logs=getattr(lab, "logs", None),
+                   hint="a flow stuck in RUNNING/WAITING means the client is not checking in: see its log")
+    timings.note("flow", start=started, end=time.time(), flow_id=flow_id, create_time=row.get("create_time"),
+                 active_time=row.get("active_time"), event_at=state["event_at"], state=row.get("state"))
+    return row
 
 
 def _flow_summary(row: dict[str, Any] | None) -> str:
@@ -170,5 +176,8 @@ def wait_hunt(oracle: Any, hunt_id: str, predicate: Callable[[dict[str, Any]], b
             return True, row
         return False, ({"state": row.get("state"), "stats": row.get("stats")} if row else "no such hunt")
 
-    return wait_for(check, f"hunt {hunt_id}: {what}", timeout, 0.5,
-                    alive=getattr(lab, "alive", None), logs=getattr(lab, "logs", None))
+    started = time.time()
+    row = wait_for(check, f"hunt {hunt_id}: {what}", timeout, 0.5,
+                   alive=getattr(lab, "alive", None), logs=getattr(lab, "logs", None))
+    timings.note("hunt", start=started, end=time.time(), hunt_id=hunt_id)
+    return row

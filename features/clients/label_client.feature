@@ -51,7 +51,7 @@ Feature: Label a client
     And Velociraptor knows no client "C.0000000000000000"
     And no client in Velociraptor carries the label "case-4711"
 
-  @security
+  @security @exclusive
   Scenario Outline: A label holding quotes or VQL is stored exactly as given
     When I add the label "<label>" to the client
     Then the server under test reports success

@@ -18,9 +18,49 @@ The ``lab`` fixture opens the lab of ``lab_mode`` (``with``-style: a failed star
 after itself), checks its certificates and yields it; the session stops (exit code 3) with
 the lab's own message when it cannot start. The docker settings keep pytest-docker's names;
 because pytest-docker's installed plugin defines them too, the root conftest re-exports ours.
+
+**Parallel runs (pytest-xdist, ``-n N``).** The xdist *controller* starts the one lab of
+the run at ``pytest_sessionstart``, before it spawns the workers, and stops it at
+``pytest_unconfigure`` after the last worker has ended; each worker's ``lab`` fixture
+attaches to it (:class:`SharedLab`, described to the worker through ``workerinput``). The
+controller owns the lab rather than the first worker (under a file lock, with the last one
+out stopping it) because a worker can die at any moment — a crash, ``--max-worker-restart``,
+an OOM kill — and an embedded lab's processes die with the process that started them
+(``PR_SET_PDEATHSIG``), while a reference count in a file outlives a worker that crashed
+without decrementing it. The controller runs no test: it outlives every worker, and its
+end is the end of the run. It starts the lab only when the run includes the spec (an
+argument is the spec module, a path in its folder, or that folder or an ancestor): a
+``pytest tests/ -n 2`` starts none. The controller's lab is built from the options
+(``--lab``, ``--clients``, ``--keep-lab``, ``--api-config``) and the
+``pytest_raptorspec_make_lab`` hook (a conftest may return its own :class:`Lab`); the
+settings fixtures above apply to serial runs only. ``run_id`` is made by the controller and
+shared by every worker (:func:`run_id_of`). On an embedded or docker lab each worker gets its
+own API identity (``raptorspec-<worker>``, an administrator: an api_client.yaml made with the
+lab's CA and the user made in the running server with ``user_create()``), used by its oracle and
+its SUTs, so that the flows and hunts a worker's calls make carry its name as their creator
+and no other worker's ledger takes them for its own (an external lab has one identity: the
+user's).
+
+Scenarios that cannot share the lab with any other — ``@destructive`` ones (quarantine cuts
+the client off) and ``@exclusive`` ones (what they check would see another scenario's
+entities: e.g. a hunt offered to every client) — run alone: every worker holds a shared
+lock on the lab around each test (setup, call, teardown, so a scenario's cleanup is inside
+it), an exclusive scenario an exclusive one, with a turnstile so that waiting exclusive
+scenarios are not starved by the others (:class:`LabLock`, ``flock`` on files in the lab
+directory: a crashed worker's locks go with its process). Scenarios of one *group* run one
+at a time while the others go on: a scenario's groups are its ``xdist_group`` marks and
+``hunts`` for every scenario of a hunt tool (:data:`HUNT_TOOLS`), because Velociraptor
+offers a client only the hunts that started after the newest hunt it was last offered
+(``flows/housekeeping.go``: a check-in sets the client's ``LastHuntTimestamp`` to the newest
+running hunt's start time), so a hunt started while another worker's hunt is being offered
+can be skipped for good — seen as a hunt flow that never appears (found by running the spec
+with ``-n 2``). ``--dist loadgroup`` works too (xdist then pins each group to one worker).
 """
 from __future__ import annotations
 
+import fcntl
+import socket
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,8 +72,27 @@ from support.lab.base import Lab
 from support.lab.docker import COMPOSE_FILE, DockerLab, compose_command
 from support.lab.embedded import EmbeddedLab
 from support.lab.external import ExternalLab
+from support.oracle import load_api_config
+from support.secrets import register_secret
 
 _LAB_KEY = pytest.StashKey[Lab]()
+_SHARED_KEY = pytest.StashKey["_Controller"]()
+_RUN_ID_KEY = pytest.StashKey[str]()
+#: workerinput keys: the run id, and the shared lab's description (absent: no shared lab)
+RUN_ID_INPUT = "raptorspec_run_id"
+LAB_INPUT = "raptorspec_shared_lab"
+
+
+class _Hooks:
+    @pytest.hookspec(firstresult=True)
+    def pytest_raptorspec_make_lab(self, config: pytest.Config, run_id: str) -> Lab | None:
+        """The lab the xdist controller starts for a parallel run: a :class:`Lab` not yet
+        entered (the controller enters it, checks its certificates, and closes it at the
+        end). The first non-None result wins; the suite's own builds it from the options."""
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(_Hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +113,335 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
     if config.getoption("--clients") < 1:
         raise pytest.UsageError("--clients must be at least 1")
+    config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
+                                       "(from @exclusive)")
+    if is_xdist_controller(config):
+        config.stash[_SHARED_KEY] = _Controller(config)
+
+
+# --------------------------------------------------------------------------------------
+# parallel runs (pytest-xdist): who is who, the run id, the shared lab
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    """True in the process that distributes tests to xdist workers (``-n N`` with N > 0, or
+    ``--dist`` with ``--tx``); False in a worker and in a serial run."""
+    return not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no"
+
+
+def worker_id(config: pytest.Config) -> str:
+    """This xdist worker's id (``gw0``, ``gw1``, …), or ``""`` outside a worker."""
+    return str(getattr(config, "workerinput", {}).get("workerid", ""))
+
+
+def run_id_of(config: pytest.Config) -> str:
+    """The run's id (8 hex digits): made once per run, by the controller in a parallel run and
+    handed to every worker, so all share it (entities add the worker: see support.ledger)."""
+    given = getattr(config, "workerinput", {}).get(RUN_ID_INPUT)
+    if given:
+        return str(given)
+    if _RUN_ID_KEY not in config.stash:
+        config.stash[_RUN_ID_KEY] = uuid.uuid4().hex[:8]
+    return config.stash[_RUN_ID_KEY]
+
+
+def shared_lab_info(config: pytest.Config) -> dict[str, Any] | None:
+    """In an xdist worker, the description of the controller's lab (see :class:`SharedLab`);
+    None in the controller, in a serial run, or when the controller started no lab."""
+    info = getattr(config, "workerinput", {}).get(LAB_INPUT)
+    return dict(info) if info else None
+
+
+def _runs_spec(config: pytest.Config) -> bool:
+    """Whether the run's arguments include the spec (its module, a path in its folder, or
+    that folder or an ancestor); ``pytest`` with no argument runs from the rootdir."""
+    spec = (config.rootpath / config.getini("raptorspec_spec_module")).resolve()
+    if not spec.is_file():
+        return False
+    root = spec.parent
+    for arg in config.args or [str(config.invocation_params.dir)]:
+        path = Path(arg.partition("::")[0])
+        path = (path if path.is_absolute() else config.invocation_params.dir / path).resolve()
+        if path == spec or path == root or root in path.parents or (path.is_dir() and path in root.parents):
+            return True
+    return False
+
+
+def describe(lab: Lab) -> dict[str, Any]:
+    """What a worker needs to attach to ``lab``: mode, dir, api_config, client_ids, the user
+    an embedded lab's clients run as (``client_user``: the quarantine scenarios ask), and for
+    local processes their pids and log files (JSON-able: it travels in ``workerinput``)."""
+    procs = getattr(lab, "procs", None) or []
+    return {"mode": lab.mode, "dir": str(lab.dir), "api_config": str(lab.api_config),
+            "client_ids": list(lab.client_ids or []), "client_user": getattr(lab, "client_user", None),
+            "pids": {p.name: p.popen.pid for p in procs},
+            "logs": {p.name: str(p.log) for p in procs}}
+
+
+#: Marks of the scenarios that run alone on a shared lab (from the @destructive / @exclusive tags).
+EXCLUSIVE_MARKS = ("destructive", "exclusive")
+#: Canonical tools whose scenarios start hunts (directly or through a Given): the "hunts" group.
+HUNT_TOOLS = frozenset({"create_hunt", "modify_hunt", "get_hunt_results", "list_hunts"})
+_LOCK_KEY = pytest.StashKey["LabLock"]()
+
+
+class LabLock:
+    """A readers-writer lock over processes, on two files in ``lab_dir``: ``shared()`` for
+    a test that can run beside others, ``exclusive()`` for one that runs alone.
+
+    Writer preference through a turnstile: a writer takes the gate, then waits for the
+    readers in to leave; readers pass the gate one at a time before taking their shared
+    lock, so none can enter while a writer waits. Both are context managers; locks die with
+    their process (``flock``), so a crashed worker blocks no one.
+    """
+
+    def __init__(self, lab_dir: Path):
+        self.dir = Path(lab_dir)
+        self._gate = open(self.dir / "xdist-gate.lock", "a+")
+        self._lab = open(self.dir / "xdist-lab.lock", "a+")
+        self._groups: dict[str, Any] = {}
+
+    def _take(self, exclusive: bool) -> None:
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._lab, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+
+    def hold(self, exclusive: bool, groups: tuple[str, ...] = ()) -> "_Held":
+        """``with lock.hold(exclusive, groups): …`` — the lab shared with other holders, or
+        alone; then each group's lock, in name order (one order for all: no deadlock)."""
+        return _Held(self, exclusive, tuple(sorted(set(groups))))
+
+    def _group(self, name: str) -> Any:
+        if name not in self._groups:
+            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+            self._groups[name] = open(self.dir / f"xdist-group-{safe}.lock", "a+")
+        return self._groups[name]
+
+    def release(self) -> None:
+        fcntl.flock(self._lab, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        for fh in (self._gate, self._lab, *self._groups.values()):
+            fh.close()
+
+
+class _Held:
+    def __init__(self, lock: LabLock, exclusive: bool, groups: tuple[str, ...]):
+        self.lock, self.exclusive, self.groups = lock, exclusive, groups
+
+    def __enter__(self) -> None:
+        self.lock._take(self.exclusive)
+        for name in self.groups:
+            fcntl.flock(self.lock._group(name), fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: Any) -> None:
+        for name in reversed(self.groups):
+            fcntl.flock(self.lock._group(name), fcntl.LOCK_UN)
+        self.lock.release()
+
+
+def runs_alone(item: pytest.Item) -> bool:
+    """Whether a test must not overlap any other on a shared lab (see EXCLUSIVE_MARKS)."""
+    return any(item.get_closest_marker(name) is not None for name in EXCLUSIVE_MARKS)
+
+
+def groups_of(item: pytest.Item) -> tuple[str, ...]:
+    """The groups whose tests run one at a time on a shared lab: the item's ``xdist_group``
+    marks, and "hunts" for a scenario of a hunt tool or a hunt resource."""
+    names = {str(m.kwargs.get("name", m.args[0] if m.args else "")) for m in item.iter_markers("xdist_group")}
+    for mark in item.iter_markers("tool"):
+        tool = str(mark.kwargs.get("name", mark.args[0] if mark.args else ""))
+        if tool in HUNT_TOOLS or tool.startswith("resource:velociraptor://hunts"):
+            names.add("hunts")
+    return tuple(sorted(n for n in names if n))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """An xdist worker on the shared lab: each test holds the lab lock, shared or alone."""
+    info = shared_lab_info(item.config)
+    if info is None:
+        return (yield)
+    lock = item.config.stash.get(_LOCK_KEY, None)
+    if lock is None:
+        lock = item.config.stash[_LOCK_KEY] = LabLock(Path(info["dir"]))
+    with lock.hold(runs_alone(item), groups_of(item)):
+        return (yield)
+
+
+def controller_lab(config: pytest.Config) -> Any:
+    """The lab the xdist controller started (None when it started none, or in a worker)."""
+    controller = config.stash.get(_SHARED_KEY, None)
+    return controller.lab if controller is not None else None
+
+
+class SharedLab:
+    """A worker's view of the lab the xdist controller runs (the :class:`Lab` protocol).
+
+    ``info`` is :func:`describe`'s dict. ``alive()`` checks the published processes (an
+    embedded lab) or, without pids (docker, external), that the API port accepts
+    connections; ``logs()`` tails the published log files; ``close()`` does nothing: the
+    controller stops the lab after the last worker.
+    """
+
+    def __init__(self, info: dict[str, Any]):
+        self.mode = str(info["mode"])
+        self.dir = Path(info["dir"])
+        self.api_config = Path(info["api_config"])
+        self.client_ids = list(info.get("client_ids") or [])
+        self.api_user = str(info.get("api_user") or "")
+        self.client_user = info.get("client_user")
+        self.pids = {str(k): int(v) for k, v in (info.get("pids") or {}).items()}
+        self.log_files = {str(k): Path(v) for k, v in (info.get("logs") or {}).items()}
+        self.timings: dict[str, float] = {}
+        self._cfg = load_api_config(self.api_config)
+        register_secret(self._cfg["client_private_key"])
+
+    def alive(self) -> str | None:
+        from support.procs import pid_alive
+
+        for name, pid in self.pids.items():
+            if not pid_alive(pid):
+                return f"{name} (pid {pid}) of the shared {self.mode} lab has exited; log: {self.log_files.get(name)}"
+        if self.pids:
+            return None
+        host, _, port = self._cfg["api_connection_string"].rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=3):
+                return None
+        except OSError as exc:
+            return f"the shared lab's API at {self._cfg['api_connection_string']} does not accept connections ({exc})"
+
+    def logs(self, lines: int = 30) -> str:
+        from support.lab.base import log_tail_block
+
+        if not self.log_files:
+            return f"(shared {self.mode} lab: its logs are with the controller; lab dir {self.dir})"
+        return "\n".join(log_tail_block(name, path, lines) for name, path in self.log_files.items())
+
+    def certificates(self) -> dict[str, str]:
+        return {"api_client.yaml ca_certificate": self._cfg["ca_certificate"],
+                "api_client.yaml client_cert": self._cfg["client_cert"]}
+
+    def close(self) -> None:
+        """Nothing: the controller owns the lab."""
+
+
+class _Controller:
+    """The xdist controller's part: start the lab before the workers, describe it to each,
+    stop it after the last one."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.lab: Any = None
+
+    def start(self) -> None:
+        config = self.config
+        if config.option.collectonly or not _runs_spec(config):
+            return
+        run_id = run_id_of(config)
+        the_lab = config.hook.pytest_raptorspec_make_lab(config=config, run_id=run_id)
+        min_days = float(config.getoption("--cert-min-days"))
+        try:
+            if the_lab.mode == "external":
+                _check_certs(the_lab, min_days)
+            the_lab.__enter__()
+            self.lab = the_lab
+            config.stash[_LAB_KEY] = the_lab
+            _check_certs(the_lab, min_days)
+        except (CertificateProblem, RaptorspecError) as exc:
+            pytest.exit(str(exc), returncode=3)
+
+    def identity(self, worker: str) -> tuple[Path, str] | None:
+        """An API identity of the worker's own on the lab (api_client.yaml path, user name), or
+        None when the lab cannot make one (an external lab: no CA key) or making it failed
+        (then the worker shares the lab's identity; a warning says why)."""
+        from support.lab.base import run_checked, warn
+        from support.lab.config import API_USER
+        from support.oracle import Oracle
+
+        cfg, binary = getattr(self.lab, "cfg", None), getattr(self.lab, "binary", None)
+        if cfg is None or binary is None or not worker:
+            return None
+        user = f"{API_USER}-{worker}"
+        path = Path(self.lab.dir) / "api" / f"{worker}.yaml"
+        try:
+            path.parent.mkdir(exist_ok=True)
+            run_checked([str(binary), "--config", str(cfg.server_config), "config", "api_client", "--name", user,
+                         "--role", "administrator", str(path)], f"making the API identity of xdist worker {worker}")
+            path.chmod(0o600)
+            register_secret(load_api_config(path)["client_private_key"])
+            with Oracle(self.lab.api_config) as oracle:   # the running server learns the user now
+                oracle.query("SELECT user_create(user=RsUser, roles=['administrator']) AS r FROM scope()",
+                             {"RsUser": user})
+        except Exception as exc:  # noqa: BLE001 - a worker can still run on the lab's own identity
+            warn(f"xdist worker {worker} shares the lab's API identity: {type(exc).__name__}: {exc}")
+            return None
+        return path, user
+
+    def stop(self) -> None:
+        the_lab, self.lab = self.lab, None
+        if the_lab is not None:
+            the_lab.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_raptorspec_make_lab(config: pytest.Config, run_id: str) -> Lab:
+    """The suite's own: the lab of ``--lab`` (docker with its default compose settings)."""
+    mode = config.getoption("--lab")
+    clients = int(config.getoption("--clients"))
+    keep = bool(config.getoption("--keep-lab"))
+    if mode == "external":
+        try:
+            return ExternalLab(Path(config.getoption("--api-config")))
+        except (OSError, ValueError) as exc:
+            pytest.exit(f"--api-config: {exc}", returncode=3)
+    binary = _binary()
+    if mode == "docker":
+        try:
+            return DockerLab(binary, run_id=run_id, compose=compose_command(), compose_file=COMPOSE_FILE,
+                             project=f"raptorspec{run_id}", setup=["up --build -d"], cleanup=["down -v"],
+                             clients=clients, keep=keep)
+        except LabError as exc:
+            pytest.exit(f"--lab docker: {exc}", returncode=4)
+    return EmbeddedLab(binary, clients=clients, keep=keep)
+
+
+def _binary() -> Path:
+    from support.lab.provision import ensure_binary
+
+    try:
+        return ensure_binary()
+    except ProvisionError as exc:
+        pytest.exit(f"Velociraptor binary unavailable: {exc}", returncode=3)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    controller = session.config.stash.get(_SHARED_KEY, None)
+    if controller is not None:
+        controller.start()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): hand each worker the run id and the shared lab."""
+    config = node.config
+    node.workerinput[RUN_ID_INPUT] = run_id_of(config)
+    controller = config.stash.get(_SHARED_KEY, None)
+    if controller is not None and controller.lab is not None:
+        info = describe(controller.lab)
+        own = controller.identity(str(node.workerinput.get("workerid", "")))
+        if own is not None:
+            info["api_config"], info["api_user"] = str(own[0]), own[1]
+        node.workerinput[LAB_INPUT] = info
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    controller = config.stash.get(_SHARED_KEY, None)
+    if controller is not None:
+        controller.stop()
 
 
 # --------------------------------------------------------------------------------------
@@ -94,12 +482,7 @@ def cert_min_days(pytestconfig: pytest.Config) -> float:
 @pytest.fixture(scope="session")
 def velociraptor_binary() -> Path:
     """The Velociraptor binary: $RAPTORSPEC_VELOCIRAPTOR, the cached build, or a fresh build."""
-    from support.lab.provision import ensure_binary
-
-    try:
-        return ensure_binary()
-    except ProvisionError as exc:
-        pytest.exit(f"Velociraptor binary unavailable: {exc}", returncode=3)
+    return _binary()
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +553,12 @@ def lab(request: pytest.FixtureRequest, lab_mode: str, lab_clients: int, keep_la
 
     One per session, closed at its end. A lab that cannot start (or whose certificates
     expire within ``cert_min_days``) stops the session with its message (exit code 3).
+    In an xdist worker it is the controller's lab (:class:`SharedLab`), never stopped here.
     """
+    shared = shared_lab_info(request.config)
+    if shared is not None:
+        yield SharedLab(shared)
+        return
     the_lab = _new_lab(request, lab_mode, lab_clients, keep_lab)
     try:
         try:

@@ -8,6 +8,16 @@ no comparison). The terminal ends with one line per SUT and one per failure, the
 changed. State lives on one plugin object per config, so nested runs (pytester) and
 repeated sessions never share it.
 
+Under pytest-xdist the controller writes the one report of the run: each worker builds
+its own record of the run as usual (every collected scenario run, those it did not run
+marked "not run") and at its end writes it, as a results.json, into a directory the
+controller made for the run (``workerinput``); the controller merges them with
+:func:`support.report.merge.merge` (the record of the worker that ran a scenario run wins
+over the others' "not run") and then compares and writes exactly as a serial run does. A
+scenario run whose worker crashed before writing its results (the scenario it crashed in, and
+those it had run before) is taken from the controller's own view of the reports — its outcome
+and message, without its steps (the report says why) — so nothing is lost or shown as never run.
+
 For scenario steps (with or without a report): an assertion's message reaches the terminal
 and the report without pytest's introspection, and the traceback starts at the suite's
 code (:mod:`support.report.tidy`); ``--fulltrace`` shows pytest's own, and the report keeps
@@ -16,6 +26,8 @@ the whole one folded.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Generator
 from datetime import datetime, timezone
@@ -24,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from . import merge as merging
 from .compare import Changes, compare_files
 from .model import NO_SUT, FeatureDoc, Run, ScenarioRun, StepDoc, canonical, clean, clean_obj
 from .render import render_html
@@ -36,6 +49,7 @@ _PLUGIN_NAME = "raptorspec-living-doc"
 _MARK_ROWS = {"tool": "", "resource": "resource:", "prompt": "prompt:"}
 _FULL_TRACEBACK = pytest.StashKey[str]()
 _XPASS_STRICT = "[XPASS(strict)] "
+_SHARDS_INPUT = "raptorspec_report_shards"   # workerinput: where workers write their results
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,7 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):  # xdist worker: only the controller writes a report
+    if hasattr(config, "workerinput"):  # xdist worker: its results go to the controller
+        shards = config.workerinput.get(_SHARDS_INPUT)
+        if shards:
+            doc = LivingDoc(config, None, False, False)
+            doc.shard = Path(shards) / f"{config.workerinput.get('workerid', 'worker')}.json"
+            config.pluginmanager.register(doc, _PLUGIN_NAME)
         return
     option = config.getoption("raptorspec_report", None)
     path: Path | None = None
@@ -73,7 +92,24 @@ def pytest_configure(config: pytest.Config) -> None:
                 baseline = Path(config.invocation_params.dir) / baseline
             if baseline.is_dir():
                 baseline = baseline / "results.json"
-    config.pluginmanager.register(LivingDoc(config, path, option is not None, baseline), _PLUGIN_NAME)
+    doc = LivingDoc(config, path, option is not None, baseline)
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
+        doc.shards = Path(tempfile.mkdtemp(prefix="raptorspec-report-shards-"))
+    config.pluginmanager.register(doc, _PLUGIN_NAME)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): tell each worker where to write its results."""
+    doc = node.config.pluginmanager.get_plugin(_PLUGIN_NAME)
+    if doc is not None and doc.shards is not None:
+        node.workerinput[_SHARDS_INPUT] = str(doc.shards)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    doc = config.pluginmanager.get_plugin(_PLUGIN_NAME)
+    if doc is not None and getattr(doc, "shards", None) is not None:
+        shutil.rmtree(doc.shards, ignore_errors=True)
 
 
 # --- failures in the suite's words (any scenario run, report or not) ------------------------
@@ -163,6 +199,9 @@ class LivingDoc:
         self.runs: dict[str, ScenarioRun] = {}
         self.step_started: dict[str, tuple[int, float]] = {}
         self.written: Path | None = None
+        self.shards: Path | None = None    # xdist controller: where the workers write their results
+        self.shard: Path | None = None     # xdist worker: the file it writes its results to
+        self.seen: dict[str, tuple[str, str]] = {}  # xdist controller: node id -> (outcome, message)
 
     # --- building records -------------------------------------------------------------
     def _feature(self, feature: Any) -> str:
@@ -346,10 +385,63 @@ class LivingDoc:
             self.compare_error = f"cannot compare with {baseline}: {exc}"
             return None
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """xdist controller: remember each test's outcome, for a worker that dies before writing."""
+        if self.shards is None:
+            return
+        held = self.seen.get(report.nodeid)
+        wasxfail = getattr(report, "wasxfail", None)
+        outcome = None
+        if report.failed:
+            outcome = "failed" if report.when in ("call", "???") or held is None or held[0] != "passed" else "error"
+            if held is not None and held[0] == "failed":
+                return
+        elif report.skipped:
+            outcome = "xfailed" if wasxfail is not None else "skipped"
+        elif report.when == "call":
+            outcome = "xpassed" if wasxfail is not None else "passed"
+        if outcome is not None:
+            message = clean(_crash_message(report)) if report.failed or report.skipped else ""
+            self.seen[report.nodeid] = (outcome, message)
+
+    def _merged(self) -> Run | None:
+        """xdist controller: the workers' results merged (None when no worker wrote any)."""
+        assert self.shards is not None
+        runs = []
+        for path in sorted(self.shards.glob("*.json")):
+            try:
+                runs.append(merging.load(path))
+            except (OSError, ValueError) as exc:
+                self.compare_error = f"a worker's results could not be read: {exc}"
+        if not runs:
+            return None
+        run = merging.merge(runs, command=clean("pytest " + " ".join(self.config.invocation_params.args)))
+        run.runs.sort(key=lambda r: r.order)
+        for record in run.runs:
+            if record.outcome == "not run" and record.nodeid in self.seen:
+                record.outcome, message = self.seen[record.nodeid]
+                note = ("Its xdist worker died before handing over its results: the outcome is pytest's, "
+                        "the steps are not known.")
+                record.message = f"{message}\n{note}" if message else note
+                record.reason = (message.strip().splitlines() or [note])[0]
+        return run
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.config.option.collectonly:
             return
+        if self.shard is not None:         # xdist worker: hand the run to the controller
+            self.shard.write_text(json.dumps(self.build().results(), ensure_ascii=False), encoding="utf-8")
+            return
+        if self.shards is not None:
+            merged = self._merged()
+            if merged is not None:
+                run = self.run = merged
+                previous = self._keep_previous()
+                run.changes = self._changes(run, previous)
+                if self.path is not None:
+                    self._write(run)
+                return
         if not self.runs:
             if self.path is not None and self.explicit:
                 self._keep_previous()

@@ -27,16 +27,21 @@
   saying so: the previous scenario's verdict is already out and was right when given, and
   running this one on a silently restarted server would hide the death.
   It needs a ``lab`` fixture (from the lab plugin) with ``api_config`` and ``dir``.
+- Under pytest-xdist each worker has its own sessions (one process per SUT per worker,
+  started when the worker's first scenario needs it, in ``<lab dir>/suts/<worker>/<name>``),
+  and each worker runs the end-of-run checks below on its own.
 - Every SUT process, and every process it started, is ended at the end of the session; a
   late fault of the last session or a process that could not be ended fails the run
   (an error at teardown of the last test, naming it: :class:`SutLeftProcesses`).
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support import timings
 from support.errors import RaptorspecError, SutError
 
 from support.sut.base import Result, Unsupported
@@ -262,7 +267,9 @@ class SutSessions:
         max_reply = int(self.config.getoption("sut_max_reply", None) or DEFAULT_MAX_REPLY)
         drain = self.config.getoption("sut_drain", None)
         drain = DEFAULT_DRAIN if drain is None else float(drain)
-        workdir = Path(lab.dir) / "suts" / name
+        # one process per SUT per xdist worker, each in its own directory of the shared lab
+        worker = str(getattr(self.config, "workerinput", {}).get("workerid", ""))
+        workdir = Path(lab.dir) / "suts" / worker / name if worker else Path(lab.dir) / "suts" / name
         url = self.url_for(name)
         if url:
             return SutSession(name, [], {}, workdir, url=url, start_timeout=max(60.0, timeout),
@@ -357,10 +364,13 @@ class SutHandle:
             sut_tool, arguments = self.profile.map_call(tool, kwargs)
         except Unsupported as exc:
             pytest.skip(str(exc))
+        started = time.time()
         try:
             reply = self.session.call_tool(sut_tool, arguments)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=sut_tool, raw={"code": exc.code})
+        finally:
+            timings.note("sut", start=started, end=time.time(), what=sut_tool)
         return self.profile.read_reply(tool, reply, sut_tool)
 
     def read_resource(self, canonical_uri: str) -> Result:
@@ -368,10 +378,13 @@ class SutHandle:
             uri = self.profile.resource_uri(canonical_uri)
         except Unsupported as exc:
             pytest.skip(str(exc))
+        started = time.time()
         try:
             reply = self.session.read_resource(uri)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=uri, raw={"code": exc.code})
+        finally:
+            timings.note("sut", start=started, end=time.time(), what=uri)
         result = self.profile.read_resource_reply(reply)
         result.tool = uri
         return result
@@ -381,10 +394,13 @@ class SutHandle:
             own = self.profile.prompt_name(name)
         except Unsupported as exc:
             pytest.skip(str(exc))
+        started = time.time()
         try:
             reply = self.session.get_prompt(own, {k: v for k, v in arguments.items() if v is not None})
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=own, raw={"code": exc.code})
+        finally:
+            timings.note("sut", start=started, end=time.time(), what=own)
         result = self.profile.read_prompt_reply(reply)
         result.tool = own
         return result
