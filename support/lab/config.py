@@ -44,6 +44,10 @@ class LabConfig:
                 "writeback_linux": f"{client_dir_expr}/velociraptor.writeback.yaml",
                 "tempdir_linux": client_dir_expr,
                 "max_poll": 2,
+                # Retry a refused connection after max_poll + U(0, max_poll_std) seconds: the
+                # default jitter (30 s) made a docker client that starts beside its server
+                # enrol ~16 s after the server was ready (bench/results/lab_boot.json).
+                "max_poll_std": 1,
             },
             "Datastore": {"implementation": "FileBaseDataStore", "location": datastore,
                           "filestore_directory": datastore},

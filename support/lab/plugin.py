@@ -5,7 +5,7 @@ Every setting is a small session fixture that a conftest of yours can override
 
 - ``lab_mode`` (``--lab``): "embedded" (default), "docker" or "external";
 - ``lab_api_config`` (``--api-config``): the api_client.yaml of an external lab, a Path;
-- ``lab_clients`` (``--clients``): clients an embedded lab starts (a docker lab runs 1);
+- ``lab_clients`` (``--clients``): clients an embedded lab starts (default 2; a docker lab runs 1);
 - ``keep_lab`` (``--keep-lab``): keep the lab directory after a clean run;
 - ``cert_min_days`` (``--cert-min-days``): fail at start when a certificate expires sooner;
 - ``velociraptor_binary`` ($RAPTORSPEC_VELOCIRAPTOR, else the cached build, else a build);
@@ -101,7 +101,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="where Velociraptor runs: embedded local processes (default), docker compose "
                      "(docker-compose.test.yml), or external (your deployment, with --api-config)")
     g.addoption("--api-config", metavar="PATH", help="api_client.yaml of an external lab (with --lab external)")
-    g.addoption("--clients", type=int, default=1, help="number of Linux clients the embedded/docker lab starts")
+    g.addoption("--clients", type=int, default=2,
+                help="number of Linux clients an embedded lab starts (default 2: both on this host, so a "
+                     "lookup by hostname instead of client id shows; a docker lab runs 1)")
     g.addoption("--cert-min-days", type=float, default=7.0,
                 help="fail at session start when a lab certificate expires within this many days (default 7)")
     g.addoption("--keep-lab", action="store_true",
@@ -463,7 +465,7 @@ def lab_api_config(pytestconfig: pytest.Config) -> Path | None:
 
 @pytest.fixture(scope="session")
 def lab_clients(pytestconfig: pytest.Config) -> int:
-    """How many Linux clients an embedded lab starts (``--clients``, default 1; docker runs exactly 1)."""
+    """How many Linux clients an embedded lab starts (``--clients``, default 2; docker runs exactly 1)."""
     return pytestconfig.getoption("--clients")
 
 
