@@ -17,6 +17,7 @@ universal newlines, then the Gherkin parser).
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any, Iterable
@@ -118,11 +119,48 @@ def problems_of(path: Path) -> list[str]:
         if not sc["steps"]:
             problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no steps "
                             "(it would pass having checked nothing)")
+    for sc in scenarios:
+        problems += _placeholder_problems(path, sc)
     for name, at in seen.items():
         if len(at) > 1:
             problems.append(f"{path}:{at[0]}: {len(at)} scenarios titled {name!r} (lines "
                             f"{', '.join(map(str, at))}): pytest-bdd would keep only the last; give each its own title")
     return sorted(problems, key=lambda p: int(p.split(":")[1]) if p.split(":")[1].isdigit() else 0)
+
+
+_PLACEHOLDER = re.compile(r"<([^<>\n]+)>")
+
+
+def _placeholder_problems(path: Path, scenario: dict[str, Any]) -> list[str]:
+    """A Scenario Outline whose steps name a ``<placeholder>`` that an Examples table lacks.
+
+    pytest-bdd then sends the literal text (``"<id>"``) to the step, so a scenario can pass
+    having never tried the value the analyst wrote in the table. Placeholders in step text,
+    doc strings and data tables are checked against every Examples table of the outline."""
+    examples = scenario.get("examples") or []
+    if not examples:
+        return []
+    used: dict[str, int] = {}
+    for step in scenario["steps"]:
+        texts = [step.get("text", "")]
+        if step.get("docString"):
+            texts.append(step["docString"].get("content", ""))
+        for row in (step.get("dataTable") or {}).get("rows", []):
+            texts += [cell.get("value", "") for cell in row.get("cells", [])]
+        for text in texts:
+            for name in _PLACEHOLDER.findall(text):
+                used.setdefault(name, step["location"]["line"])
+    problems = []
+    for table in examples:
+        header = table.get("tableHeader")
+        columns = {c["value"] for c in (header or {}).get("cells", [])}
+        for name, line in sorted(used.items(), key=lambda kv: kv[1]):
+            if name not in columns:
+                problems.append(
+                    f"{path}:{line}: step uses <{name}> but the Examples table at line "
+                    f"{table['location']['line']} has no column {name!r} (its columns: "
+                    f"{', '.join(sorted(columns)) or 'none'}): the step would receive the literal text <{name}>")
+    return problems
 
 
 def _parse_problem(path: Path, lines: list[str], err: Any) -> str:
@@ -159,7 +197,7 @@ def _stray_steps(path: Path, lines: list[str], node: dict[str, Any], start: int,
 # house style: the kept linter (gherkin-lint, npm) plus aligned tables, `python -m support.gherkin`
 
 LINTER_DIR = Path(__file__).resolve().parent.parent / "tools" / "gherkin-lint"
-FLAG_TAGS = ("@slow", "@destructive", "@security", "@bad_input")
+FLAG_TAGS = ("@slow", "@destructive", "@security", "@bad_input", "@exclusive")
 OS_TAGS = ("@os:linux", "@os:windows", "@os:macos")
 
 

@@ -22,11 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="fail on unbound or ambiguous feature steps")
     args = ap.parse_args(argv)
     if args.find:
-        found = cat.find(args.find)
+        type_, phrase = cat.split_keyword(args.find)  # "When I …" as copied from a feature
+        found = cat.find(phrase, type_)
         for d in found:
             print(f"{d.type.capitalize()} {d.phrase}\n    {d.module.replace('.', '/')}.py:{d.line}  {d.doc}")
         if not found:
-            print(f"No step binds {args.find!r}.\n{cat.suggest(args.find)}")
+            print(f"No step binds {args.find!r}.\n{cat.suggest(phrase, type_)}")
         return 0 if len(found) == 1 else 1
     if args.check:
         found = cat.problems()

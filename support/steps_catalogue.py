@@ -102,6 +102,20 @@ def catalogue(steps_dir: Path = STEPS_DIR, features_dir: Path = FEATURES_DIR) ->
     return entries
 
 
+_KEYWORDS = {"given": "given", "when": "when", "then": "then", "and": None, "but": None, "*": None}
+
+
+def split_keyword(line: str) -> tuple[str | None, str]:
+    """A step line as written in a feature -> (its type or None, its text without the keyword).
+
+    ``'When I add the label "x" to the client'`` -> ``("when", 'I add the label "x" to the client')``;
+    ``And``/``But``/``*`` give no type; a line without a keyword is returned as it is."""
+    head, _, rest = line.strip().partition(" ")
+    if rest and head.lower() in _KEYWORDS:
+        return _KEYWORDS[head.lower()], rest.strip()
+    return None, line.strip()
+
+
 def find(text: str, type_: str | None = None, steps_dir: Path = STEPS_DIR) -> list[StepDefinition]:
     """The definitions that bind a step written ``text`` (of ``type_`` when given)."""
     return [d for d in definitions(steps_dir)

@@ -251,6 +251,18 @@ def test_two_scenarios_with_one_title_fail_collection_naming_both_lines(project)
     result.stdout.fnmatch_lines(["*list_clients.feature:4: 2 scenarios titled 'The client is listed' (lines 4, 9)*"])
 
 
+def test_an_examples_column_a_step_does_not_name_fails_collection(project):
+    """A placeholder with no column would reach the step as the literal text "<cell>": the
+    scenario could pass without trying what the analyst wrote in the table."""
+    write(project, "vql/run_vql.feature", '@tool:run_vql\nFeature: F\n  Scenario Outline: Cells\n'
+                                          '    Then the cell reads "<cell>"\n\n'
+                                          '    Examples:\n      | cel |\n      | a   |\n')
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*run_vql.feature:4: step uses <cell> but the Examples table at line 6 has no "
+                                 "column 'cell'*"])
+
+
 def test_a_step_above_the_first_scenario_fails_collection(project):
     write(project, "clients/list_clients.feature", LIST.replace("Feature: List clients\n",
                                                                  "Feature: List clients\n  Given a client\n"))

@@ -179,3 +179,13 @@ def test_step_modules_keep_pytests_assertion_introspection_out_of_the_message():
         module = importlib.import_module(name)
         assert "PYTEST_DONT_REWRITE" in (module.__doc__ or ""), name
         assert "@py_builtins" not in vars(module), f"{name} was rewritten by pytest"
+
+
+def test_find_takes_a_step_line_as_copied_from_a_feature():
+    """The README's example: the keyword is part of what an analyst copies."""
+    assert cat.split_keyword('When I add the label "x" to the client') == ("when", 'I add the label "x" to the client')
+    assert cat.split_keyword("And it lists 3 clients") == (None, "it lists 3 clients")
+    assert cat.split_keyword("no keyword here") == (None, "no keyword here")
+    type_, phrase = cat.split_keyword('When I add the label "x" to the client')
+    assert len(cat.find(phrase, type_)) == 1
+    assert cat.stub("I frobnicate", "when").startswith("@when(")

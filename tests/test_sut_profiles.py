@@ -477,3 +477,19 @@ def test_a_sut_profile_file_does_not_change_the_module_level_profiles():
     assert PROFILES == before
     with _pytest.raises(SutConfigError):
         get_profile("fake")  # another run (no config) does not see it
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--sut-timeout", "0"], "--sut-timeout: must be more than 0 seconds"),
+    (["--sut-timeout", "-1"], "--sut-timeout: must be more than 0 seconds"),
+    (["--sut-drain", "-1"], "--sut-drain: must be at least 0 seconds"),
+    (["--sut-max-reply", "0"], "--sut-max-reply: must be positive"),
+])
+def test_nonsense_sut_option_values_are_usage_errors(argv, words):
+    """Never silently replaced by a default (0 s used to mean 60 s)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "features/", "--collect-only", "-q", *argv],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4 and words in done.stderr, done.stderr

@@ -59,7 +59,9 @@ with ``-n 2``). ``--dist loadgroup`` works too (xdist then pins each group to on
 from __future__ import annotations
 
 import fcntl
+import signal
 import socket
+import threading
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -101,7 +103,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="where Velociraptor runs: embedded local processes (default), docker compose "
                      "(docker-compose.test.yml), or external (your deployment, with --api-config)")
     g.addoption("--api-config", metavar="PATH", help="api_client.yaml of an external lab (with --lab external)")
-    g.addoption("--clients", type=int, default=2,
+    g.addoption("--clients", type=int, default=None,
                 help="number of Linux clients an embedded lab starts (default 2: both on this host, so a "
                      "lookup by hostname instead of client id shows; a docker lab runs 1)")
     g.addoption("--cert-min-days", type=float, default=7.0,
@@ -110,10 +112,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="keep the lab's directory (configs, logs, datastore) after the run")
 
 
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM (a CI job cancelled, ``timeout``) ends the run the way Ctrl-C does, so every
+    fixture's teardown runs: the lab is stopped and its directory (keys included) removed."""
+    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
         raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
-    if config.getoption("--clients") < 1:
+    if config.getoption("--clients") is not None and config.getoption("--clients") < 1:
         raise pytest.UsageError("--clients must be at least 1")
     config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
                                        "(from @exclusive)")
@@ -393,7 +403,7 @@ class _Controller:
 def pytest_raptorspec_make_lab(config: pytest.Config, run_id: str) -> Lab:
     """The suite's own: the lab of ``--lab`` (docker with its default compose settings)."""
     mode = config.getoption("--lab")
-    clients = int(config.getoption("--clients"))
+    clients = clients_for(mode, config.getoption("--clients"))
     keep = bool(config.getoption("--keep-lab"))
     if mode == "external":
         try:
@@ -463,10 +473,18 @@ def lab_api_config(pytestconfig: pytest.Config) -> Path | None:
     return Path(value) if value else None
 
 
+def clients_for(mode: str, asked: int | None) -> int:
+    """Clients a lab of ``mode`` starts: ``--clients`` when given, else 2 for an embedded lab
+    (both on this host, so a lookup by hostname instead of client id shows) and 1 for docker."""
+    if asked is not None:
+        return int(asked)
+    return 1 if mode == "docker" else 2
+
+
 @pytest.fixture(scope="session")
-def lab_clients(pytestconfig: pytest.Config) -> int:
-    """How many Linux clients an embedded lab starts (``--clients``, default 2; docker runs exactly 1)."""
-    return pytestconfig.getoption("--clients")
+def lab_clients(pytestconfig: pytest.Config, lab_mode: str) -> int:
+    """How many Linux clients the lab starts (``--clients``; default 2 embedded, 1 docker)."""
+    return clients_for(lab_mode, pytestconfig.getoption("--clients"))
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,8 @@
 """
 from __future__ import annotations
 
+import argparse
+
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -91,12 +93,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              "one fails the step at once, saying so.",
     )
     group.addoption(
-        "--sut-drain", type=float, default=DEFAULT_DRAIN, metavar="SECONDS",
+        "--sut-drain", type=_seconds(0, inclusive=True), default=DEFAULT_DRAIN, metavar="SECONDS",
         help="at each scenario's end, how long after the SUT's last reply to wait for late "
              f"non-protocol output before the scenario is declared clean (default {DEFAULT_DRAIN:g}).",
     )
     group.addoption(
-        "--sut-timeout", type=float, default=60.0, metavar="SECONDS",
+        "--sut-timeout", type=_seconds(0, inclusive=False), default=60.0, metavar="SECONDS",
         help="deadline of each MCP request to a SUT (default 60). A SUT that misses it fails "
              "the step and is restarted for the next scenario.",
     )
@@ -109,11 +111,26 @@ def _byte_size(text: str) -> int:
     number = raw.rstrip("KkMmGgIiBb")
     unit = raw[len(number):].strip().lower() or "b"
     if unit not in units or not number.strip():
-        raise ValueError(f"not a size: {text!r} (e.g. 256MiB)")
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256MiB)")
     size = int(float(number) * units[unit])
     if size <= 0:
-        raise ValueError(f"--sut-max-reply must be positive, not {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
     return size
+
+
+def _seconds(minimum: float, inclusive: bool) -> Any:
+    """An argparse type: a number of seconds ``> minimum`` (``>=`` when ``inclusive``)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if value < minimum or (value == minimum and not inclusive):
+            raise argparse.ArgumentTypeError(
+                f"must be {'at least' if inclusive else 'more than'} {minimum:g} seconds, not {text!r}")
+        return value
+    parse.__name__ = "seconds"
+    return parse
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -263,7 +280,7 @@ class SutSessions:
         return session
 
     def _create(self, name: str, lab: Any) -> SutSession:
-        timeout = float(self.config.getoption("sut_timeout") or 60.0)
+        timeout = float(self.config.getoption("sut_timeout"))
         max_reply = int(self.config.getoption("sut_max_reply", None) or DEFAULT_MAX_REPLY)
         drain = self.config.getoption("sut_drain", None)
         drain = DEFAULT_DRAIN if drain is None else float(drain)
