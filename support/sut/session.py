@@ -755,15 +755,16 @@ class SutSession:
                 ) from None
             except concurrent.futures.CancelledError:
                 # the loop was ended under this request (another request timed out, or close())
-                raise SutCrashed(self._describe(
-                    f"{what} was abandoned: the session ended while it was pending "
-                    f"({self._dead or 'closed'})")) from None
+                with self._lock:
+                    raise self._abandoned(what) from None
             except _Garbage:
                 with self._lock:
                     raise self._stream_error(what) from None
             except MCPError as exc:
                 if exc.code == types.CONNECTION_CLOSED:
                     with self._lock:
+                        if self._thread is None:   # closed under it: say why, not "broke the connection"
+                            raise self._abandoned(what) from None
                         raise self._crash_error(what, exc) from None
                 raise SutProtocolError(f"SUT {self.name} answered {what} with an error: {exc.message}",
                                        exc.code) from None
@@ -773,6 +774,8 @@ class SutSession:
             except RuntimeError as exc:
                 if self._loop is None or self._loop.is_closed():
                     with self._lock:
+                        if self._thread is None:
+                            raise self._abandoned(what) from None
                         raise self._crash_error(what, exc) from None
                 raise
             return reply
@@ -789,6 +792,12 @@ class SutSession:
                 if self._tracker is not None:
                     self._tracker.sample()   # a helper the request started is known from now on
                 self._record(method, request, reply, error, time.monotonic() - t0)
+
+    def _abandoned(self, what: str) -> SutCrashed:
+        """For a request pending when the session was closed under it (another request timed
+        out, or close()): a SutCrashed naming why the session ended."""
+        return SutCrashed(self._describe(
+            f"{what} was abandoned: the session ended while it was pending ({self._dead or 'closed'})"))
 
     def pending(self) -> int:
         """How many requests were sent and await their reply now (0 when none)."""
