@@ -167,6 +167,10 @@ class VelociraptorMcpServer(Profile):
         # -- wave2-states (issue 10 §3 §4 §6 §8 §9: hunts, flows, resources, prompts, discovery)
         "list_hunts::The state asked for is applied before the limit":
             "list_hunts filters on a column State that hunts() rows do not have (state): nothing is listed",
+        "run_vql::While a slow query runs, another request is answered within 10 seconds":
+            "answers one call at a time: its tools are plain functions, which mcp 1.30's FastMCP calls on its "
+            "event loop (func_metadata.call_fn_with_arg_validation), so a client listing sent while a 20 s query "
+            "was pending answered after 20.1 s, after the query (measured 2026-11-29)",
         "run_vql::A query that never ends comes back as an error within 60 seconds":
             "run_vql reads the query's stream to its end with no deadline: a query that never ends never answers",
     }
