@@ -46,8 +46,7 @@ def _(oracle, ledger, lab, hunt_named, client, word, artifact):
     return hunts.make(oracle, ledger, artifact, hunt_named(word), labels=[label], lab=lab)
 
 
-@given(parsers.re(r'a hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" that has finished on the client'),
-       target_fixture="hunt")
+@given(parsers.parse('a hunt "{word}" for "{artifact}" that has finished on the client'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, client, word, artifact):
     """Makes a hunt limited to the scenario's client, starts it and waits until the client finished it."""
     label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
@@ -84,8 +83,8 @@ def _(oracle, lab, hunt):
 # -- Whens: one call each ---------------------------------------------------------------
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" limited to clients labelled '
-                 r'"(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" limited to clients labelled "{label}"'),
+      target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, label):
     """Asks for a paused hunt of the artifact, limited to the (namespaced) label."""
     return ledger.calling(sut, "create_hunt", artifacts=[artifact], description=hunt_named(word),
@@ -205,7 +204,7 @@ def _(oracle, reply, n):
         f"{sorted(set(listed) - known)}; {said(reply)}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" collecting "(?P<artifact>[^"]+)"'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" collecting "{artifact}"'))
 def _(oracle, hunt_named, word, artifact):
     """hunts() shows the hunt collecting exactly that artifact."""
     row = hunts.the_one_described(oracle, hunt_named(word))
@@ -327,56 +326,56 @@ def _create(sut, ledger, hunt_named, word, artifacts, label, **extra):
     return ledger.calling(sut, "create_hunt", artifacts=list(artifacts), description=hunt_named(word), **extra)
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<first>[^"]+)" and "(?P<second>[^"]+)", '
-                 r'limited to clients labelled "(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{first}" and "{second}", '
+                    'limited to clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, first, second, label):
     """Asks for one paused hunt of two artifacts, limited to the label."""
     return _create(sut, ledger, hunt_named, word, [first, second], label)
 
 
-@when(parsers.re(r'I create a running hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)", '
-                 r'limited to clients labelled "(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a running hunt "{word}" for "{artifact}", '
+                    'limited to clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, label):
     """Asks for a hunt that is not paused (paused=false), limited to the label."""
     return _create(sut, ledger, hunt_named, word, [artifact], label, paused=False)
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" with "(?P<param>[^"]+)" set to '
-                 r'"(?P<value>[^"]*)", limited to clients labelled "(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" with "{param}" set to '
+                    '"{value}", limited to clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, param, value, label):
     """Asks for a paused hunt passing one parameter ({param: value}, the contract's flat form)."""
     return _create(sut, ledger, hunt_named, word, [artifact], label, parameters={param: value})
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)", limited to clients labelled '
-                 r'"(?P<label>[^"]+)" except those labelled "(?P<excluded>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}", limited to clients labelled '
+                    '"{label}" except those labelled "{excluded}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, label, excluded):
     """Asks for a paused hunt limited to one label and leaving out another (both namespaced)."""
     return _create(sut, ledger, hunt_named, word, [artifact], label, exclude_labels=[ledger.name(excluded)])
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)", limited to '
-                 r'(?P<os>windows|linux|darwin) clients'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}", limited to '
+                    '{os} clients'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, os):
     """Asks for a paused hunt limited to one operating system (os_filter), no label."""
     return _create(sut, ledger, hunt_named, word, [artifact], None, os_filter=os)
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" allowing each client '
-                 r'(?P<seconds>\d+) seconds, limited to clients labelled "(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" allowing each client '
+                    '{seconds:d} seconds, limited to clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, seconds, label):
     """Asks for a paused hunt with a time limit per client (timeout, seconds)."""
     return _create(sut, ledger, hunt_named, word, [artifact], label, timeout=int(seconds))
 
 
-@when(parsers.re(r'I create a paused hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" expiring in (?P<hours>\d+) '
-                 r'hours, limited to clients labelled "(?P<label>[^"]+)"'), target_fixture="reply")
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" expiring in {hours:d} '
+                    'hours, limited to clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, hours, label):
     """Asks for a paused hunt that expires after that many hours (expires_hours)."""
     return _create(sut, ledger, hunt_named, word, [artifact], label, expires_hours=int(hours))
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" collecting "(?P<first>[^"]+)" and "(?P<second>[^"]+)"'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" collecting both "{first}" and "{second}"'))
 def _(oracle, hunt_named, word, first, second):
     """hunts() shows the hunt collecting exactly those two artifacts (in any order)."""
     row = hunts.the_one_described(oracle, hunt_named(word))
@@ -384,8 +383,8 @@ def _(oracle, hunt_named, word, first, second):
         f"Velociraptor shows the hunt collecting {hunts.artifacts(row)}; the scenario asked for {[first, second]}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" passing "(?P<param>[^"]+)" set to "(?P<value>[^"]*)" '
-                 r'to "(?P<artifact>[^"]+)"'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" passing "{param}" set to "{value}" '
+                    'to "{artifact}"'))
 def _(oracle, hunt_named, word, param, value, artifact):
     """The hunt's request (hunts() start_request.specs) passes that value of the parameter to the artifact."""
     row = hunts.full(oracle, hunts.id_described(oracle, hunt_named(word)))
@@ -395,7 +394,7 @@ def _(oracle, hunt_named, word, param, value, artifact):
         f"the scenario sent {param}={value!r}; its start_request: {str(row.get('start_request'))[:1500]}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" leaving out clients labelled "(?P<label>[^"]+)"'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" leaving out clients labelled "{label}"'))
 def _(oracle, ledger, hunt_named, word, label):
     """hunts() shows the hunt leaving out exactly the (namespaced) label (condition.excluded_labels)."""
     row = hunts.the_one_described(oracle, hunt_named(word))
@@ -405,17 +404,18 @@ def _(oracle, ledger, hunt_named, word, label):
         f"its condition: {row.get('condition')}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" limited to (?P<os>windows|linux|darwin) clients'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" limited to {os} clients'))
 def _(oracle, hunt_named, word, os):
     """hunts() shows the hunt limited to that operating system (condition.os.os)."""
     row = hunts.the_one_described(oracle, hunt_named(word))
+    assert os in hunts.OS_CONDITION, f"no OS {os!r} in the spec's words; known: {', '.join(hunts.OS_CONDITION)}"
     want = hunts.OS_CONDITION[os]
     assert hunts.os_condition(row).upper() == want, (
         f"Velociraptor shows hunt {row.get('hunt_id')} limited to OS {hunts.os_condition(row) or '(none: every client)'!r}, "
         f"expected {want}; its condition: {row.get('condition')}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" allowing each client (?P<seconds>\d+) seconds'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" allowing each client {seconds:d} seconds'))
 def _(oracle, hunt_named, word, seconds):
     """hunts() shows the hunt's time limit per client (start_request.timeout, seconds)."""
     row = hunts.full(oracle, hunts.id_described(oracle, hunt_named(word)))
@@ -424,7 +424,7 @@ def _(oracle, hunt_named, word, seconds):
         f"the scenario asked for {seconds}; its start_request: {str(row.get('start_request'))[:1500]}")
 
 
-@then(parsers.re(r'Velociraptor shows the hunt "(?P<word>[^"]+)" expiring (?P<hours>\d+) hours after it was created'))
+@then(parsers.parse('Velociraptor shows the hunt "{word}" expiring {hours:d} hours after it was created'))
 def _(oracle, hunt_named, word, hours):
     """hunts() shows expires - create_time within 5 minutes of that many hours."""
     row = hunts.the_one_described(oracle, hunt_named(word))
@@ -435,8 +435,8 @@ def _(oracle, hunt_named, word, hours):
         f"{row.get('create_time')!r}, expires {row.get('expires')!r}); expected {hours} hours")
 
 
-@given(parsers.re(r'a hunt "(?P<word>[^"]+)" for "(?P<first>[^"]+)" and "(?P<second>[^"]+)" that has finished on the '
-                  r'client'), target_fixture="hunt")
+@given(parsers.parse('a hunt "{word}" for both "{first}" and "{second}" that has finished on the '
+                     'client'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, client, word, first, second):
     """Makes one hunt of two artifacts limited to the scenario's client, starts it and waits until the
     client finished it with rows in each artifact."""
@@ -450,8 +450,8 @@ def _(oracle, ledger, lab, hunt_named, client, word, first, second):
     return hunt
 
 
-@given(parsers.re(r'a hunt "(?P<word>[^"]+)" for "(?P<artifact>[^"]+)" that has finished on the client with more '
-                  r'than (?P<n>\d+) rows'), target_fixture="hunt")
+@given(parsers.parse('a hunt "{word}" for "{artifact}" that has finished on the client with more '
+                     'than {n:d} rows'), target_fixture="hunt")
 def _(oracle, ledger, lab, hunt_named, client, word, artifact, n):
     """Like 'that has finished on the client', and Velociraptor holds more than ``n`` rows of it."""
     label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
@@ -461,14 +461,14 @@ def _(oracle, ledger, lab, hunt_named, client, word, artifact, n):
     return hunt
 
 
-@when(parsers.re(r"I ask for the hunt's results, keeping at most (?P<n>\d+) rows"), target_fixture="reply")
+@when(parsers.parse("I ask for the hunt's results, keeping at most {n:d} rows"), target_fixture="reply")
 def _(sut, ledger, hunt, n):
     """Asks for the scenario hunt's results with a limit (rows)."""
     return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, limit=int(n))
 
 
-@then(parsers.re(r"the server under test returns exactly (?P<n>\d+) rows, each one of Velociraptor's results of the "
-                 r"hunt"))
+@then(parsers.parse("the server under test returns exactly {n:d} rows, each one of Velociraptor's results of the "
+                 "hunt"))
 def _(oracle, reply, hunt, n):
     """The reply holds exactly ``n`` rows, each equal (on Velociraptor's non-volatile columns) to a row
     Velociraptor holds for the hunt."""

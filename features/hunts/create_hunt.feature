@@ -32,7 +32,7 @@ Feature: Create a hunt
   Scenario: A hunt I create for two artifacts collects both
     When I create a paused hunt "two-at-once" for "Generic.Client.Info" and "Linux.Sys.Users", limited to clients labelled "hunt-scope"
     Then the server under test reports success
-    And Velociraptor shows the hunt "two-at-once" collecting "Generic.Client.Info" and "Linux.Sys.Users"
+    And Velociraptor shows the hunt "two-at-once" collecting both "Generic.Client.Info" and "Linux.Sys.Users"
 
   @tool:create_hunt @arg:paused
   Scenario: A hunt I do not ask to pause runs at once

@@ -25,7 +25,7 @@ Feature: Read a hunt's results
   @tool:get_hunt_results @os:linux @slow @arg:artifact
   Scenario: The results I ask for of a hunt's second artifact are that artifact's rows
     Given an enrolled linux client
-    And a hunt "two-sweep" for "Generic.Client.Info" and "Linux.Sys.Users" that has finished on the client
+    And a hunt "two-sweep" for both "Generic.Client.Info" and "Linux.Sys.Users" that has finished on the client
     When I ask for the hunt's results for "Linux.Sys.Users"
     Then the server under test reports success
     And the rows the server under test returns equal Velociraptor's results of the hunt
