@@ -12,7 +12,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from support import hunts, waits
-from support.rows import VOLATILE, diff, said
+from support.rows import VOLATILE, comparable, diff, said
 
 STATE_WAIT = 15.0  # seconds for a hunt mutation to reach hunts() through Velociraptor's journal
 STATES = {"paused": "PAUSED", "running": "RUNNING", "stopped": "STOPPED"}
@@ -308,3 +308,176 @@ def _(oracle, reply, ledger, hunt):
     problem = diff(reply.rows, truth, hunts.result_columns(truth, VOLATILE),
                    what=f"hunt_results(hunt_id={hunt.hunt_id}, artifact={source})")
     assert not problem, problem
+
+
+# -- every argument of create_hunt and get_hunt_results (issue 10 §1) ---------------------
+# Each When sends one argument with a value other than the contract's default, and its Then
+# reads that argument's effect from Velociraptor's hunts() row (support/hunts.py).
+
+EXPIRY_SLACK_H = 5 / 60  # hours: an expiry is checked to within 5 minutes of the asked lifetime
+
+
+def _create(sut, ledger, hunt_named, word, artifacts, label, **extra):
+    """create_hunt of ``artifacts`` described as ``word``, limited to the (namespaced) label;
+    paused unless ``extra`` says otherwise."""
+    extra.setdefault("paused", True)
+    if label:
+        extra["include_labels"] = [ledger.name(label)]
+    return ledger.calling(sut, "create_hunt", artifacts=list(artifacts), description=hunt_named(word), **extra)
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{first}" and "{second}", '
+                    'limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, first, second, label):
+    """Asks for one paused hunt of two artifacts, limited to the label."""
+    return _create(sut, ledger, hunt_named, word, [first, second], label)
+
+
+@when(parsers.parse('I create a running hunt "{word}" for "{artifact}", '
+                    'limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, label):
+    """Asks for a hunt that is not paused (paused=false), limited to the label."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, paused=False)
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" with "{param}" set to '
+                    '"{value}", limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, param, value, label):
+    """Asks for a paused hunt passing one parameter ({param: value}, the contract's flat form)."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, parameters={param: value})
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}", limited to clients labelled '
+                    '"{label}" except those labelled "{excluded}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, label, excluded):
+    """Asks for a paused hunt limited to one label and leaving out another (both namespaced)."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, exclude_labels=[ledger.name(excluded)])
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}", limited to '
+                    '{os} clients'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, os):
+    """Asks for a paused hunt limited to one operating system (os_filter), no label."""
+    return _create(sut, ledger, hunt_named, word, [artifact], None, os_filter=os)
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" allowing each client '
+                    '{seconds:d} seconds, limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, seconds, label):
+    """Asks for a paused hunt with a time limit per client (timeout, seconds)."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, timeout=int(seconds))
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" expiring in {hours:d} '
+                    'hours, limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, hours, label):
+    """Asks for a paused hunt that expires after that many hours (expires_hours)."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, expires_hours=int(hours))
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" collecting both "{first}" and "{second}"'))
+def _(oracle, hunt_named, word, first, second):
+    """hunts() shows the hunt collecting exactly those two artifacts (in any order)."""
+    row = hunts.the_one_described(oracle, hunt_named(word))
+    assert sorted(hunts.artifacts(row)) == sorted([first, second]), (
+        f"Velociraptor shows the hunt collecting {hunts.artifacts(row)}; the scenario asked for {[first, second]}")
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" passing "{param}" set to "{value}" '
+                    'to "{artifact}"'))
+def _(oracle, hunt_named, word, param, value, artifact):
+    """The hunt's request (hunts() start_request.specs) passes that value of the parameter to the artifact."""
+    row = hunts.full(oracle, hunts.id_described(oracle, hunt_named(word)))
+    got = hunts.parameters(row, artifact)
+    assert got.get(param) == value, (
+        f"Velociraptor shows hunt {row.get('hunt_id')} passing {got or 'no parameters'} to {artifact}; "
+        f"the scenario sent {param}={value!r}; its start_request: {str(row.get('start_request'))[:1500]}")
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" leaving out clients labelled "{label}"'))
+def _(oracle, ledger, hunt_named, word, label):
+    """hunts() shows the hunt leaving out exactly the (namespaced) label (condition.excluded_labels)."""
+    row = hunts.the_one_described(oracle, hunt_named(word))
+    got = [x.lower() for x in hunts.excluded_labels(row)]
+    assert got == [ledger.name(label).lower()], (
+        f"Velociraptor shows hunt {row.get('hunt_id')} leaving out labels {got}, expected {[ledger.name(label)]}; "
+        f"its condition: {row.get('condition')}")
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" limited to {os} clients'))
+def _(oracle, hunt_named, word, os):
+    """hunts() shows the hunt limited to that operating system (condition.os.os)."""
+    row = hunts.the_one_described(oracle, hunt_named(word))
+    assert os in hunts.OS_CONDITION, f"no OS {os!r} in the spec's words; known: {', '.join(hunts.OS_CONDITION)}"
+    want = hunts.OS_CONDITION[os]
+    assert hunts.os_condition(row).upper() == want, (
+        f"Velociraptor shows hunt {row.get('hunt_id')} limited to OS {hunts.os_condition(row) or '(none: every client)'!r}, "
+        f"expected {want}; its condition: {row.get('condition')}")
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" allowing each client {seconds:d} seconds'))
+def _(oracle, hunt_named, word, seconds):
+    """hunts() shows the hunt's time limit per client (start_request.timeout, seconds)."""
+    row = hunts.full(oracle, hunts.id_described(oracle, hunt_named(word)))
+    assert hunts.timeout(row) == int(seconds), (
+        f"Velociraptor shows hunt {row.get('hunt_id')} allowing each client {hunts.timeout(row)!r} s; "
+        f"the scenario asked for {seconds}; its start_request: {str(row.get('start_request'))[:1500]}")
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" expiring {hours:d} hours after it was created'))
+def _(oracle, hunt_named, word, hours):
+    """hunts() shows expires - create_time within 5 minutes of that many hours."""
+    row = hunts.the_one_described(oracle, hunt_named(word))
+    got = hunts.lifetime_hours(row)
+    assert got is not None and abs(got - int(hours)) <= EXPIRY_SLACK_H, (
+        f"Velociraptor shows hunt {row.get('hunt_id')} expiring "
+        f"{'at no time' if got is None else f'{got:.3f} hours'} after its creation (create_time "
+        f"{row.get('create_time')!r}, expires {row.get('expires')!r}); expected {hours} hours")
+
+
+@given(parsers.parse('a hunt "{word}" for both "{first}" and "{second}" that has finished on the '
+                     'client'), target_fixture="hunt")
+def _(oracle, ledger, lab, hunt_named, client, word, first, second):
+    """Makes one hunt of two artifacts limited to the scenario's client, starts it and waits until the
+    client finished it with rows in each artifact."""
+    label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
+    hunt = hunts.make(oracle, ledger, [first, second], hunt_named(word), state="RUNNING", labels=[label], lab=lab)
+    hunts.wait_finished_on(oracle, hunt, client.client_id, lab=lab)
+    for artifact in (first, second):
+        by_source = hunts.results_by_source(oracle, hunt, artifact)
+        assert hunts.row_count(by_source), (
+            f"hunt {hunt.hunt_id} finished with no rows of {artifact} in Velociraptor: nothing to tell its rows apart")
+    return hunt
+
+
+@given(parsers.parse('a hunt "{word}" for "{artifact}" that has finished on the client with more '
+                     'than {n:d} rows'), target_fixture="hunt")
+def _(oracle, ledger, lab, hunt_named, client, word, artifact, n):
+    """Like 'that has finished on the client', and Velociraptor holds more than ``n`` rows of it."""
+    label = hunts.scope_to(oracle, ledger, client.client_id, hunt_named(f"{word}-scope"))
+    hunt = hunts.make(oracle, ledger, artifact, hunt_named(word), state="RUNNING", labels=[label], lab=lab)
+    count = hunts.row_count(hunts.wait_finished_on(oracle, hunt, client.client_id, lab=lab))
+    assert count > int(n), f"hunt {hunt.hunt_id} of {artifact} finished with {count} rows, not more than {n}"
+    return hunt
+
+
+@when(parsers.parse("I ask for the hunt's results, keeping at most {n:d} rows"), target_fixture="reply")
+def _(sut, ledger, hunt, n):
+    """Asks for the scenario hunt's results with a limit (rows)."""
+    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, limit=int(n))
+
+
+@then(parsers.parse("the server under test returns exactly {n:d} rows, each one of Velociraptor's results of the "
+                 "hunt"))
+def _(oracle, reply, hunt, n):
+    """The reply holds exactly ``n`` rows, each equal (on Velociraptor's non-volatile columns) to a row
+    Velociraptor holds for the hunt."""
+    source, truth = hunts.truth_for(reply.rows, hunts.results_by_source(oracle, hunt))
+    columns = hunts.result_columns(truth, VOLATILE)
+    known = set(comparable(truth, columns))
+    theirs = comparable(reply.rows, columns)
+    strangers = [r for r in theirs if r not in known]
+    assert len(reply.rows or []) == int(n) and not strangers, (
+        f"hunt {hunt.hunt_id} ({source}, {len(truth)} rows in Velociraptor): the server under test returns "
+        f"{len(reply.rows or [])} rows (expected {n}); {len(strangers)} of them are not Velociraptor's: "
+        f"{strangers[:2]}; {said(reply)}")

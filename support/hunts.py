@@ -168,10 +168,12 @@ def scope_to(oracle: Any, ledger: Any, client_id: str, label: str) -> str:
     return label
 
 
-def make(oracle: Any, ledger: Any, artifact: str, description: str, *, state: str = "PAUSED",
+def make(oracle: Any, ledger: Any, artifact: str | list[str], description: str, *, state: str = "PAUSED",
          labels: list[str] | tuple[str, ...] = (), lab: Any = None) -> Hunt:
-    """Create a hunt in ``state`` (PAUSED, RUNNING or STOPPED), recorded in ``ledger`` at once."""
-    hunt_id = create(oracle, [artifact], description, include_labels=list(labels))
+    """Create a hunt in ``state`` (PAUSED, RUNNING or STOPPED), recorded in ``ledger`` at once.
+    ``artifact``: one artifact name, or a list of them (the hunt collects each)."""
+    names = [artifact] if isinstance(artifact, str) else list(artifact)
+    hunt_id = create(oracle, names, description, include_labels=list(labels))
     ledger.hunt(hunt_id, f"the Given that made hunt {description!r}")
     if state in ("RUNNING", "STOPPED"):
         oracle.start_hunt(hunt_id)
@@ -179,7 +181,7 @@ def make(oracle: Any, ledger: Any, artifact: str, description: str, *, state: st
     if state == "STOPPED":
         oracle.stop_hunt(hunt_id)
         wait_state(oracle, hunt_id, "STOPPED", lab=lab)
-    return Hunt(hunt_id, description, (artifact,), tuple(labels))
+    return Hunt(hunt_id, description, tuple(names), tuple(labels))
 
 
 # -- reading what a server under test lists ---------------------------------------------
@@ -232,3 +234,75 @@ def make_many(oracle: Any, ledger: Any, artifact: str, descriptions: list[str], 
               labels: list[str] | tuple[str, ...] = (), lab: Any = None) -> list[Hunt]:
     """Make one hunt per description, in order (the last is the newest), each in ``state``."""
     return [make(oracle, ledger, artifact, d, state=state, labels=labels, lab=lab) for d in descriptions]
+
+
+# -- what a hunt was created with (issue 10 §1: every argument of create_hunt) ------------
+
+#: The OS words of create_hunt's os_filter → the name Velociraptor 0.77.2 keeps in a hunt's
+#: ``condition.os.os`` (api/proto/hunts.proto HuntOsCondition: ALL, WINDOWS, LINUX, OSX).
+OS_CONDITION = {"windows": "WINDOWS", "linux": "LINUX", "darwin": "OSX"}
+
+
+def full(oracle: Any, hunt_id: str) -> dict[str, Any]:
+    """The hunt's full record (``hunts(hunt_id=…)``). A listing's rows carry only a summary of
+    the hunt's request (``start_request.summary`` true: no specs, timeout 0, measured on
+    0.77.2), so a request-level check reads this one."""
+    row = oracle.hunt(hunt_id)
+    assert row is not None, f"Velociraptor has no hunt {hunt_id}"
+    return row
+
+
+def excluded_labels(row: dict[str, Any]) -> list[str]:
+    """The labels a hunts() row leaves out (its ``condition.excluded_labels.label``)."""
+    cond = row.get("condition") or {}
+    return list(((cond.get("excluded_labels") or {}).get("label")) or [])
+
+
+def os_condition(row: dict[str, Any]) -> str:
+    """The OS a hunts() row is limited to (``condition.os.os``: WINDOWS, LINUX, OSX; "" for none)."""
+    cond = row.get("condition") or {}
+    return str(((cond.get("os") or {}).get("os")) or "")
+
+
+def timeout(row: dict[str, Any]) -> int | None:
+    """Seconds each client may spend on the hunt (``start_request.timeout``); None when unset."""
+    value = (row.get("start_request") or {}).get("timeout")
+    return int(value) if value not in (None, "") else None
+
+
+def parameters(row: dict[str, Any], artifact: str | None = None) -> dict[str, str]:
+    """The parameters the hunt passes (to ``artifact`` only, when given), as text: its
+    ``start_request.specs``, read like a collection's request."""
+    from support import flows
+    return flows.parameters({"request": row.get("start_request") or {}}, artifact)
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """A hunts() time (``create_time``, ``expires``) in seconds since the epoch. Velociraptor
+    keeps them as microseconds (api/proto/hunts.proto: uint64 … in microseconds); a value in
+    milliseconds or seconds is read by its size. None for no value (0 or missing)."""
+    try:
+        n = float(value)
+    except (TypeError, ValueError):
+        return None
+    if n <= 0:
+        return None
+    if n > 1e14:
+        return n / 1e6
+    if n > 1e11:
+        return n / 1e3
+    return n
+
+
+def lifetime_hours(row: dict[str, Any]) -> float | None:
+    """Hours from the hunt's creation to its expiry (``expires - create_time``); None when
+    either is missing."""
+    created, expires = epoch_seconds(row.get("create_time")), epoch_seconds(row.get("expires"))
+    if created is None or expires is None:
+        return None
+    return (expires - created) / 3600
+
+
+def row_count(by_source: dict[str, list[dict[str, Any]]]) -> int:
+    """The number of rows Velociraptor holds over every source of ``by_source``."""
+    return sum(len(r) for r in by_source.values())

@@ -197,3 +197,60 @@ def test_resources_and_prompts(fake: SutSession):
     assert json.loads(fake.read_resource("fake://hello")["texts"][0])["type"] == "greeting"
     assert [p["name"] for p in fake.list_prompts()] == ["greet"]
     assert fake.get_prompt("greet", {"name": "Ada"})["messages"] == ["Please greet Ada politely."]
+
+
+def test_a_second_request_answers_while_one_is_pending(fake: SutSession):
+    """Concurrency (issue 10 §8): the lock is not held while a reply is awaited, so a quick
+    request sent while another hangs answers at once; the hanging one still times out, and the
+    transcript holds both."""
+    import threading
+
+    from support.waits import wait_for
+
+    outcome: dict[str, BaseException] = {}
+
+    def slow() -> None:
+        try:
+            fake.call_tool("hang", {}, timeout=6)
+        except SutError as exc:
+            outcome["slow"] = exc
+
+    thread = threading.Thread(target=slow, daemon=True)
+    thread.start()
+    wait_for(lambda: ("hanging now" in fake.stderr_tail(), None), "the server to start hanging", 5, 0.02)
+    t0 = time.monotonic()
+    assert fake.call_tool("echo", {"text": "meanwhile"}, timeout=5)["texts"] == ["meanwhile"]
+    assert time.monotonic() - t0 < 3, "the quick request waited for the hanging one"
+    assert SutSession.concurrent_calls is True and fake.pending() == 1
+    thread.join(15)
+    assert not thread.is_alive() and isinstance(outcome.get("slow"), SutTimeout), outcome
+    assert fake.pending() == 0
+    methods = [(e["method"], (e["request"] or {}).get("name")) for e in fake.take_transcript()]
+    assert methods[-2:] == [("tools/call", "echo"), ("tools/call", "hang")], methods
+
+
+def test_requests_pending_when_the_session_ends_are_told_so(fake: SutSession):
+    """A request pending when another one times out (which stops the process) fails at once
+    with SutCrashed naming the timeout, instead of waiting out its own deadline."""
+    import threading
+
+    from support.waits import wait_for
+
+    outcome: dict[str, BaseException] = {}
+
+    def hang(key: str, timeout: float) -> None:
+        try:
+            fake.call_tool("hang", {}, timeout=timeout)
+        except SutError as exc:
+            outcome[key] = exc
+
+    long = threading.Thread(target=hang, args=("long", 30), daemon=True)
+    long.start()
+    wait_for(lambda: ("hanging now" in fake.stderr_tail(), None), "the server to start hanging", 5, 0.02)
+    t0 = time.monotonic()
+    hang("short", 2)
+    long.join(15)
+    assert isinstance(outcome.get("short"), SutTimeout), outcome
+    assert isinstance(outcome.get("long"), SutCrashed) and "timed out" in str(outcome["long"]), outcome
+    assert time.monotonic() - t0 < 12, "the pending request waited out its own deadline"
+    assert fake.pending() == 0

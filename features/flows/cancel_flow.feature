@@ -7,7 +7,7 @@ Feature: Cancel a collection
   Background:
     Given an enrolled linux client
 
-  @slow
+  @slow @arg:client_id @arg:flow_id
   Scenario: A long-running collection gets cancelled
     Given the client has a collection that runs for minutes
     When I cancel that collection

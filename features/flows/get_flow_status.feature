@@ -7,6 +7,7 @@ Feature: Check on a collection
   Background:
     Given an enrolled linux client
 
+  @arg:client_id @arg:flow_id
   Scenario: A finished collection is reported finished, with Velociraptor's row count
     Given the client has a finished collection of "Linux.Sys.Users"
     When I ask for the status of that collection

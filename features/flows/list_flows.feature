@@ -12,6 +12,7 @@ Feature: List a client's collections
   Background:
     Given an enrolled linux client
 
+  @arg:client_id
   Scenario: A finished collection is listed in the state Velociraptor shows
     Given the client has a finished collection of "Generic.Client.Info"
     When I list the client's flows
@@ -25,6 +26,7 @@ Feature: List a client's collections
     Then that collection is among the flows listed
     And every flow listed is one of the client's flows in Velociraptor, in the state it shows
 
+  @arg:limit
   Scenario: A limit caps how many flows are listed
     Given the client has a finished collection of "Generic.Client.Info"
     And the client has a finished collection of "Linux.Sys.Users"
@@ -37,6 +39,7 @@ Feature: List a client's collections
     Then that collection is among the flows listed
     And every flow listed is one of the client's flows in Velociraptor, in the state it shows
 
+  @arg:limit
   Scenario: A limit below the number of collections lists that many, all the client's
     Given the client has 3 finished collections of "Generic.Client.Info"
     When I list the client's flows, keeping at most 2

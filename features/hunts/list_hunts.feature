@@ -17,7 +17,7 @@ Feature: List hunts
     Then the server under test lists the hunt "listed" as PAUSED
     And every hunt the server under test lists has the state Velociraptor shows
 
-  @tool:list_hunts
+  @tool:list_hunts @arg:state
   Scenario: Listing hunts in one state shows only the hunts in that state
     Given a paused hunt "waiting" for "Generic.Client.Info" aimed at no client
     And a stopped hunt "finished-with" for "Generic.Client.Info" aimed at no client
@@ -38,7 +38,7 @@ Feature: List hunts
       | running | RUNNING |
       | stopped | STOPPED |
 
-  @tool:list_hunts
+  @tool:list_hunts @arg:limit
   Scenario: A limit caps how many hunts are listed, each one Velociraptor holds
     Given 3 paused hunts "capped" for "Generic.Client.Info" aimed at no client
     When I list the hunts, keeping at most 2

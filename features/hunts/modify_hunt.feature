@@ -15,7 +15,7 @@ Feature: Start, pause, stop and archive a hunt
 
   Hunts that need not touch an endpoint are limited to a label no client carries.
 
-  @tool:modify_hunt @os:linux
+  @tool:modify_hunt @os:linux @arg:hunt_id @arg:action
   Scenario: Starting a hunt sets it running and offers it to my client
     Given an enrolled linux client
     And a paused hunt "start-me" for "Generic.Client.Info" limited to the client
@@ -24,14 +24,14 @@ Feature: Start, pause, stop and archive a hunt
     And Velociraptor shows the hunt "start-me" as RUNNING
     And Velociraptor shows the hunt's collection on the client
 
-  @tool:modify_hunt
+  @tool:modify_hunt @arg:hunt_id @arg:action
   Scenario: Stopping a running hunt stops it
     Given a running hunt "stop-me" for "Generic.Client.Info" aimed at no client
     When I stop the hunt
     Then the server under test reports success
     And Velociraptor shows the hunt "stop-me" as STOPPED
 
-  @tool:modify_hunt
+  @tool:modify_hunt @arg:action
   Scenario: Pausing a running hunt keeps it from running
     Given a running hunt "pause-me" for "Generic.Client.Info" aimed at no client
     When I pause the hunt

@@ -96,7 +96,9 @@ def _size(n: int) -> str:
 
 
 class SutSession:
-    """One MCP client session with one SUT. Thread-safe for one caller at a time.
+    """One MCP client session with one SUT. Thread-safe: several threads may have requests
+    pending at once (:attr:`concurrent_calls`); start, restart, close and the end-of-scenario
+    check take the session's lock.
 
     ``argv`` is the server's command line (stdio), ``env`` what its profile adds to
     PATH/HOME/LANG, ``workdir`` a directory of its own (created): ``home/`` and ``cwd/`` for
@@ -106,6 +108,10 @@ class SutSession:
     ``timeout`` (seconds). ``max_reply`` caps one message (bytes); ``drain`` is how long
     (seconds) after the last reply :meth:`check_quiet` waits for late output.
     """
+
+    #: Two requests may be pending at once: the lock is not held while a reply is awaited
+    #: (support/discovery.py reads this before sending calls side by side).
+    concurrent_calls = True
 
     def __init__(
         self,
@@ -141,6 +147,7 @@ class SutSession:
         self.peak_line_bytes = 0           # the longest pending stdout line held in memory
         self.reported = False              # a failure of this process was already raised to a caller
         self._lock = threading.RLock()
+        self._in_flight = 0                # requests sent whose reply is awaited (pending())
         self._stderr_offset = 0
         self._reset_state()
         self._dead = None
@@ -714,52 +721,87 @@ class SutSession:
         timeout: float | None = None,
         detail: str = "",
     ) -> Any:
-        with self._lock:
-            timeout = self.call_timeout if timeout is None else timeout
-            what = f"{method} ({detail})" if detail else method
-            t0 = time.monotonic()
-            reply, error = None, None
-            try:
+        """Send one request and wait (bounded) for its reply.
+
+        The lock is held while the request is checked and submitted to the session's loop and
+        while its outcome is recorded, not during the wait: another thread may send a request
+        while this one is pending (:attr:`concurrent_calls`, :meth:`pending`). A timeout stops
+        the process, so every other pending request of that process fails too, with
+        :class:`SutCrashed` naming the timeout."""
+        timeout = self.call_timeout if timeout is None else timeout
+        what = f"{method} ({detail})" if detail else method
+        t0 = time.monotonic()
+        reply, error = None, None
+        fut: concurrent.futures.Future | None = None
+        try:
+            with self._lock:
                 why = self.alive()
                 if why:
                     raise SutCrashed(self._describe(f"cannot send {what}: {why}; restart it first"))
                 assert self._loop is not None
                 fut = asyncio.run_coroutine_threadsafe(self._guarded(make), self._loop)
-                try:
-                    reply = fut.result(timeout)
-                except concurrent.futures.TimeoutError:
+                self._in_flight += 1
+            try:
+                reply = fut.result(timeout)
+            except concurrent.futures.TimeoutError:
+                with self._lock:
                     fut.cancel()
-                    self._dead = f"timed out in {what} after {timeout:g}s"
+                    if self._dead is None:
+                        self._dead = f"timed out in {what} after {timeout:g}s"
                     message = self._describe(f"no reply to {what} within {timeout:g}s{self._arrival(t0)}")
                     self.close()
-                    raise SutTimeout(
-                        message + "\nThe SUT process was stopped; the next user of this session restarts it."
-                    ) from None
-                except _Garbage:
+                raise SutTimeout(
+                    message + "\nThe SUT process was stopped; the next user of this session restarts it."
+                ) from None
+            except concurrent.futures.CancelledError:
+                # the loop was ended under this request (another request timed out, or close())
+                with self._lock:
+                    raise self._abandoned(what) from None
+            except _Garbage:
+                with self._lock:
                     raise self._stream_error(what) from None
-                except MCPError as exc:
-                    if exc.code == types.CONNECTION_CLOSED:
+            except MCPError as exc:
+                if exc.code == types.CONNECTION_CLOSED:
+                    with self._lock:
+                        if self._thread is None:   # closed under it: say why, not "broke the connection"
+                            raise self._abandoned(what) from None
                         raise self._crash_error(what, exc) from None
-                    raise SutProtocolError(f"SUT {self.name} answered {what} with an error: {exc.message}",
-                                           exc.code) from None
-                except ValidationError as exc:
-                    raise SutProtocolError(f"SUT {self.name} sent a reply to {what} that is not valid MCP: "
-                                           f"{_short(str(exc))}") from None
-                except RuntimeError as exc:
-                    if self._loop is None or self._loop.is_closed():
+                raise SutProtocolError(f"SUT {self.name} answered {what} with an error: {exc.message}",
+                                       exc.code) from None
+            except ValidationError as exc:
+                raise SutProtocolError(f"SUT {self.name} sent a reply to {what} that is not valid MCP: "
+                                       f"{_short(str(exc))}") from None
+            except RuntimeError as exc:
+                if self._loop is None or self._loop.is_closed():
+                    with self._lock:
+                        if self._thread is None:
+                            raise self._abandoned(what) from None
                         raise self._crash_error(what, exc) from None
-                    raise
-                return reply
-            except BaseException as exc:
-                error = str(exc)
-                if isinstance(exc, SutError) and not isinstance(exc, SutProtocolError):
-                    self.reported = True
                 raise
-            finally:
+            return reply
+        except BaseException as exc:
+            error = str(exc)
+            if isinstance(exc, SutError) and not isinstance(exc, SutProtocolError):
+                self.reported = True
+            raise
+        finally:
+            with self._lock:
+                if fut is not None:
+                    self._in_flight -= 1
                 self._last_exchange = time.monotonic()
                 if self._tracker is not None:
                     self._tracker.sample()   # a helper the request started is known from now on
                 self._record(method, request, reply, error, time.monotonic() - t0)
+
+    def _abandoned(self, what: str) -> SutCrashed:
+        """For a request pending when the session was closed under it (another request timed
+        out, or close()): a SutCrashed naming why the session ended."""
+        return SutCrashed(self._describe(
+            f"{what} was abandoned: the session ended while it was pending ({self._dead or 'closed'})"))
+
+    def pending(self) -> int:
+        """How many requests were sent and await their reply now (0 when none)."""
+        return self._in_flight
 
     def _arrival(self, since: float) -> str:
         """For a missed deadline: were bytes still arriving? (stdio: counts; HTTP: last message)."""
