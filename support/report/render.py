@@ -12,7 +12,7 @@ from typing import Any
 from .compare import CATEGORIES, Changes
 from .model import FeatureDoc, Run, ScenarioRun, StepDoc, anchor, clean, worst
 from .pages import Pages, collect
-from .transcript import Block, answered, sent
+from .transcript import Block, answered, pretty, sent
 
 LABELS = {
     "passed": "pass", "failed": "fail", "error": "error", "skipped": "skip", "xfailed": "xfail",
@@ -436,7 +436,7 @@ def _transcript(r: ScenarioRun, open_: bool) -> str:
                      f'<span class="d">{e(took)}</span></h4><div>Sent</div>')
         calls.extend(_block(b) for b in sent(request))
         if call.get("error"):
-            calls.append('<div class="err">Failed</div>' + _block(Block("error", _json(call.get("error")))))
+            calls.append('<div class="err">Failed</div>' + _block(Block("error", pretty(call.get("error")))))
         if reply or not call.get("error"):
             calls.append('<div>Answered' + (' <span class="err">(isError: the tool reported an error)</span>' if is_error else "")
                          + "</div>")
@@ -480,10 +480,3 @@ def _changes(changes: Changes | None) -> str:
     return "".join(html)
 
 
-def _json(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
