@@ -5,7 +5,6 @@ browser. Every text is escaped here; it was masked when it entered the model.
 """
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 
