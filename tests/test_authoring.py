@@ -490,7 +490,7 @@ def test_the_readme_walk_from_a_new_feature_to_a_run_of_just_that_file(tmp_path)
     by_path = run("-m", "pytest", "features/vql/vql_help_functions.feature", "--collect-only", "-q", "--report", "none")
     assert by_path.returncode == 0, by_path.stdout + by_path.stderr
     selected = [line for line in by_path.stdout.splitlines() if "::" in line]
-    from support.sut.registry import DEFAULT_SUTS
+    from support.sut.selection import DEFAULT_SUTS
 
     assert len(selected) == len(DEFAULT_SUTS) and all("test_help_on_functions_names_a_function[" in s for s in selected), by_path.stdout
     by_title = run("-m", "pytest", "features/vql/vql_help_functions.feature::Help on functions names a function",

@@ -31,7 +31,7 @@ from reference import prompts
 from reference.server import TOOLS, Reference
 from reference.velo import QueryResult, VQLFailure, error_lines, level_of
 from support import waits
-from support.sut.registry import DEFAULT_SUTS, get_profile
+from support.sut.selection import DEFAULT_SUTS, get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 QUOTED = "it's \"odd\" x', op='remove {SELECT * FROM clients()} --"

@@ -17,7 +17,7 @@ import pytest
 from support import procs
 from support.httpserve import outcome_counts, run_spec, serving
 from support.sut.install import ensure_venv
-from support.sut.registry import get_profile
+from support.sut.selection import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,7 +23,7 @@ from support.secrets import mask_obj
 from support.sut.base import Unsupported
 from support.sut.install import InstallError, ensure_venv, installed_versions, normalize, venv_dir
 from support.sut.profiles import match_template, reader
-from support.sut.registry import DEFAULT_SUTS, PROFILES, PYPI_SUTS, SutConfigError, get_profile, resolve_suts
+from support.sut.selection import DEFAULT_SUTS, PROFILES, PYPI_SUTS, SutConfigError, get_profile, resolve_suts
 from support.sut.session import SutSession
 from sut_fakes.recorded_replies import CASES
 

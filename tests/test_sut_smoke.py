@@ -6,7 +6,7 @@ import pytest
 
 from support.ledger import delete_flow
 from support.sut.plugin import SutHandle
-from support.sut.registry import PYPI_SUTS, get_profile
+from support.sut.selection import PYPI_SUTS, get_profile
 from support.waits import wait_flow_done
 
 

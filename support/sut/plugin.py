@@ -2,7 +2,7 @@
 
 - Options ``--sut`` (repeatable), ``--sut-command``, ``--sut-url``, ``--sut-profile``,
   ``--sut-timeout``, ``--sut-max-reply``, ``--sut-drain``; which SUTs a run uses, and the default, are
-  described in :mod:`support.sut.registry`. ``--sut-url URL`` is ``--sut-command``'s twin:
+  described in :mod:`support.sut.selection`. ``--sut-url URL`` is ``--sut-command``'s twin:
   it says how to *reach* the server (Streamable HTTP at URL instead of a process on stdio),
   never what it is; the profile (the tool mapping) is chosen exactly as with
   ``--sut-command``: ``--sut NAME --sut-url URL`` = NAME's profile at URL; ``--sut-profile
@@ -49,7 +49,7 @@ from support.errors import RaptorspecError, SutError
 from support.sut.base import Result, Unsupported
 from support.sut.install import InstallError, default_cache_dir, ensure_venv
 from support.sut.profiles import NoCommand, Profile
-from support.sut.registry import SutConfigError, get_profile, needs_command, resolve_suts, sut_command
+from support.sut.selection import SutConfigError, get_profile, needs_command, resolve_suts, sut_command
 from support.sut.session import DEFAULT_DRAIN, DEFAULT_MAX_REPLY, SutProtocolError, SutSession
 
 _SUTS_KEY = pytest.StashKey[list[str]]()

@@ -60,7 +60,7 @@ class Reference(Profile):
     resources: ClassVar[dict[str, str]] = {uri: uri for uri in _RESOURCES}
     prompts: ClassVar[dict[str, str]] = {p: p for p in _PROMPTS}
     known_defects: ClassVar[dict[str, str]] = {}
-    #: Ships with the suite: runnable without an install or a --sut-command (support.sut.registry).
+    #: Ships with the suite: runnable without an install or a --sut-command (support.sut.selection).
     bundled: ClassVar[bool] = True
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
