@@ -18,7 +18,7 @@ def artifact_catalog(oracle):
 
 def _collect(sut, ledger, client_id, artifact, parameters=None):
     extra = {"parameters": parameters} if parameters else {}
-    return ledger.calling(sut, "collect_artifact", client_id=client_id, artifacts=[artifact], **extra)
+    return sut.call("collect_artifact", client_id=client_id, artifacts=[artifact], **extra)
 
 
 # -- Whens -------------------------------------------------------------------------------
@@ -27,25 +27,25 @@ def _collect(sut, ledger, client_id, artifact, parameters=None):
 @when(parsers.parse('I search the artifacts for "{text}"'), target_fixture="reply")
 def _(sut, ledger, text):
     """Asks for the artifacts whose name or description holds the text."""
-    return ledger.calling(sut, "list_artifacts", search=text)
+    return sut.call("list_artifacts", search=text)
 
 
 @when(parsers.parse("I list the {kind} artifacts"), target_fixture="reply")
 def _(sut, ledger, kind):
     """Asks for the artifacts of one type: client, server or notebook."""
-    return ledger.calling(sut, "list_artifacts", artifact_type=artifacts.contract_type(kind))
+    return sut.call("list_artifacts", artifact_type=artifacts.contract_type(kind))
 
 
 @when(parsers.parse("I list artifacts, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, n):
     """Asks for the artifacts with a limit."""
-    return ledger.calling(sut, "list_artifacts", limit=n)
+    return sut.call("list_artifacts", limit=n)
 
 
 @when(parsers.parse('I look up the artifact "{name}"'), target_fixture="reply")
 def _(sut, ledger, name):
     """Asks for one artifact's definition."""
-    return ledger.calling(sut, "get_artifact", artifact_name=name)
+    return sut.call("get_artifact", artifact_name=name)
 
 
 @when(parsers.parse('I collect "{artifact}" from the client'), target_fixture="reply")
@@ -134,20 +134,20 @@ def _(reply, artifact_catalog):
 @when(parsers.parse('I collect "{first}" and "{second}" from the client in one go'), target_fixture="reply")
 def _(sut, ledger, client, flows_before, first, second):
     """Asks, in one call, to collect both artifacts from the scenario's client."""
-    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[first, second])
+    return sut.call("collect_artifact", client_id=client.client_id, artifacts=[first, second])
 
 
 @when(parsers.parse('I collect "{artifact}" from the client with a time limit of {seconds:d} seconds'),
       target_fixture="reply")
 def _(sut, ledger, client, flows_before, artifact, seconds):
     """Asks to collect the artifact from the scenario's client with a timeout (seconds)."""
-    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], timeout=seconds)
+    return sut.call("collect_artifact", client_id=client.client_id, artifacts=[artifact], timeout=seconds)
 
 
 @when(parsers.parse('I collect "{artifact}" from the client urgently'), target_fixture="reply")
 def _(sut, ledger, client, flows_before, artifact):
     """Asks to collect the artifact from the scenario's client as an urgent collection."""
-    return ledger.calling(sut, "collect_artifact", client_id=client.client_id, artifacts=[artifact], urgent=True)
+    return sut.call("collect_artifact", client_id=client.client_id, artifacts=[artifact], urgent=True)
 
 
 def _request_of(oracle, client, collection):

@@ -28,49 +28,49 @@ def _(ledger, oracle, run_id, n, label):
 
 
 def _label(sut, ledger, client_id, label, op):
-    return ledger.calling(sut, "label_client", client_id=client_id, labels=[ledger.name(label)], operation=op)
+    return sut.call("label_client", client_id=client_id, labels=[ledger.name(label)], operation=op)
 
 
 @when("I list the clients", target_fixture="reply")
 def _(sut, ledger):
     """Asks for every client."""
-    return ledger.calling(sut, "list_clients")
+    return sut.call("list_clients")
 
 
 @when(parsers.parse('I search for clients matching "{text}"'), target_fixture="reply")
 def _(sut, ledger, text):
     """Asks for the clients a search text finds."""
-    return ledger.calling(sut, "list_clients", search=text)
+    return sut.call("list_clients", search=text)
 
 
 @when("I search for clients by the client's hostname", target_fixture="reply")
 def _(sut, ledger, client):
     """Asks for the clients with the scenario client's hostname."""
-    return ledger.calling(sut, "list_clients", search=client.hostname)
+    return sut.call("list_clients", search=client.hostname)
 
 
 @when(parsers.parse('I search for clients labelled "{label}"'), target_fixture="reply")
 def _(sut, ledger, label):
     """Asks for the clients carrying the (namespaced) label."""
-    return ledger.calling(sut, "list_clients", search=f"label:{ledger.name(label)}")
+    return sut.call("list_clients", search=f"label:{ledger.name(label)}")
 
 
 @when(parsers.parse('I search for clients labelled "{label}", keeping at most {n:d}'), target_fixture="reply")
 def _(sut, ledger, label, n):
     """Asks for the clients carrying the (namespaced) label, with a limit."""
-    return ledger.calling(sut, "list_clients", search=f"label:{ledger.name(label)}", limit=n)
+    return sut.call("list_clients", search=f"label:{ledger.name(label)}", limit=n)
 
 
 @when("I ask for the client's details", target_fixture="reply")
 def _(sut, ledger, client):
     """Asks for the scenario client's details."""
-    return ledger.calling(sut, "get_client_info", client_id=client.client_id)
+    return sut.call("get_client_info", client_id=client.client_id)
 
 
 @when(parsers.parse('I ask for the details of client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
     """Asks for the details of a client id given in the feature."""
-    return ledger.calling(sut, "get_client_info", client_id=client_id)
+    return sut.call("get_client_info", client_id=client_id)
 
 
 @when(parsers.parse('I add the label "{label}" to the client'), target_fixture="reply")
@@ -220,7 +220,7 @@ def _(oracle, ledger, label):
 @when(parsers.parse('I add the labels "{first}" and "{second}" to the client'), target_fixture="reply")
 def _(sut, ledger, client, first, second):
     """Asks, in one call, to add both (namespaced) labels to the scenario's client."""
-    return ledger.calling(sut, "label_client", client_id=client.client_id,
+    return sut.call("label_client", client_id=client.client_id,
                           labels=[ledger.name(first), ledger.name(second)], operation="add")
 
 

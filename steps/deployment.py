@@ -47,99 +47,99 @@ def _(watched_host):
 @when("I list the deployments", target_fixture="reply")
 def _(sut, ledger):
     """Asks for the server's deployments."""
-    return ledger.calling(sut, "list_deployments")
+    return sut.call("list_deployments")
 
 
 @when(parsers.parse('I ask for the status of deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for the status of a deployment id."""
-    return ledger.calling(sut, "get_deployment_status", deployment_id=deployment_id)
+    return sut.call("get_deployment_status", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I have deployment "{deployment_id}" validated'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks to validate a deployment id."""
-    return ledger.calling(sut, "validate_deployment", deployment_id=deployment_id)
+    return sut.call("validate_deployment", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for the server configuration of deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for a deployment's server configuration."""
-    return ledger.calling(sut, "generate_server_config", deployment_id=deployment_id)
+    return sut.call("generate_server_config", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for API credentials for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for API credentials of a deployment."""
-    return ledger.calling(sut, "generate_api_credentials", deployment_id=deployment_id)
+    return sut.call("generate_api_credentials", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for the documentation of deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for a deployment's documentation."""
-    return ledger.calling(sut, "export_deployment_docs", deployment_id=deployment_id)
+    return sut.call("export_deployment_docs", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for a {os} agent installer for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, os, deployment_id):
     """Asks for an agent installer (windows, linux, macos) of a deployment."""
-    return ledger.calling(sut, "generate_agent_installer", deployment_id=deployment_id, os_type=os)
+    return sut.call("generate_agent_installer", deployment_id=deployment_id, os_type=os)
 
 
 @when(parsers.parse('I ask for a group policy package for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for a group policy package of a deployment."""
-    return ledger.calling(sut, "generate_gpo_package", deployment_id=deployment_id)
+    return sut.call("generate_gpo_package", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for an Ansible playbook for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks for an Ansible playbook of a deployment."""
-    return ledger.calling(sut, "generate_ansible_playbook", deployment_id=deployment_id)
+    return sut.call("generate_ansible_playbook", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask for new certificates, a new CA included, for deployment "{deployment_id}"'),
       target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks to rotate a deployment's certificates, its CA included."""
-    return ledger.calling(sut, "rotate_certificates", deployment_id=deployment_id, rotate_ca=True)
+    return sut.call("rotate_certificates", deployment_id=deployment_id, rotate_ca=True)
 
 
 @when(parsers.parse('I ask which agents have enrolled with deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks which agents enrolled with a deployment."""
-    return ledger.calling(sut, "check_agent_deployment", deployment_id=deployment_id)
+    return sut.call("check_agent_deployment", deployment_id=deployment_id)
 
 
 @when(parsers.parse('I ask to destroy deployment "{deployment_id}" without confirming'), target_fixture="reply")
 def _(sut, ledger, deployment_id):
     """Asks to destroy a deployment without confirming."""
-    return ledger.calling(sut, "destroy_deployment", deployment_id=deployment_id, confirm=False)
+    return sut.call("destroy_deployment", deployment_id=deployment_id, confirm=False)
 
 
 @when(parsers.parse('I ask for a server in the cloud of "{provider}"'), target_fixture="reply")
 def _(sut, ledger, provider):
     """Asks for a server in a cloud provider's cloud."""
-    return ledger.calling(sut, "deploy_server_cloud", cloud_provider=provider)
+    return sut.call("deploy_server_cloud", cloud_provider=provider)
 
 
 @when(parsers.parse('I ask for an offline collector of "{artifact}" for {os} systems'), target_fixture="reply")
 def _(sut, ledger, artifact, os):
     """Asks for an offline collector of an artifact for an OS."""
-    return ledger.calling(sut, "create_offline_collector", artifacts=[artifact], target_os=os)
+    return sut.call("create_offline_collector", artifacts=[artifact], target_os=os)
 
 
 @when(parsers.parse('I push agents over SSH to my host for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, host, deployment_id):
     """Asks to push agents over SSH to the watched loopback host."""
-    return ledger.calling(sut, "deploy_agents_ssh", deployment_id=deployment_id, targets=[host.address],
+    return sut.call("deploy_agents_ssh", deployment_id=deployment_id, targets=[host.address],
                           username=_PUSH_USER, password=_PUSH_PASSWORD, target_os="linux", port=host.port)
 
 
 @when(parsers.parse('I push agents over WinRM to my host for deployment "{deployment_id}"'), target_fixture="reply")
 def _(sut, ledger, host, deployment_id):
     """Asks to push agents over WinRM to the watched loopback host."""
-    return ledger.calling(sut, "deploy_agents_winrm", deployment_id=deployment_id, targets=[host.address],
+    return sut.call("deploy_agents_winrm", deployment_id=deployment_id, targets=[host.address],
                           username=_PUSH_USER, password=_PUSH_PASSWORD, port=host.port)
 
 
@@ -169,7 +169,7 @@ def _(sut, ledger, reply):
         if not isinstance(deployment_id, str) or not deployment_id:
             problems.append(f"a listed deployment has no id: {entry}")
             continue
-        status = ledger.calling(sut, "get_deployment_status", deployment_id=deployment_id)
+        status = sut.call("get_deployment_status", deployment_id=deployment_id)
         if not status.ok or deployment_id not in str(status.data):
             problems.append(f"{deployment_id}: {said(status)}")
     assert not problems, ("Listed deployments whose status does not answer for them:\n" + "\n".join(problems)

@@ -116,7 +116,7 @@ def _(side_by_side, client):
 @when(parsers.parse("I list the artifacts, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, n):
     """Asks for every artifact, with a limit above what Velociraptor has."""
-    return ledger.calling(sut, "list_artifacts", limit=n)
+    return sut.call("list_artifacts", limit=n)
 
 
 @then("the server under test lists exactly the artifacts Velociraptor has")

@@ -64,63 +64,63 @@ def _(oracle, lab, ledger, targets, client, artifact):
 @when("I list the client's flows", target_fixture="reply")
 def _(sut, ledger, client):
     """Asks for the scenario client's flows."""
-    return ledger.calling(sut, "list_flows", client_id=client.client_id)
+    return sut.call("list_flows", client_id=client.client_id)
 
 
 @when(parsers.parse("I list the client's flows, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, client, n):
     """Asks for the scenario client's flows, with a limit."""
-    return ledger.calling(sut, "list_flows", client_id=client.client_id, limit=n)
+    return sut.call("list_flows", client_id=client.client_id, limit=n)
 
 
 @when(parsers.parse('I list the flows of client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
     """Asks for the flows of a client id given in the feature."""
-    return ledger.calling(sut, "list_flows", client_id=client_id)
+    return sut.call("list_flows", client_id=client_id)
 
 
 @when(parsers.parse('I fetch the results of that collection for "{source}"'), target_fixture="reply")
 def _(sut, ledger, client, collection, source):
     """Asks for the collection's rows of an artifact or ``Artifact/Source``."""
-    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source)
+    return sut.call("get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source)
 
 
 @when(parsers.parse('I fetch the results of that collection for "{source}", keeping at most {n:d}'),
       target_fixture="reply")
 def _(sut, ledger, client, collection, source, n):
     """Asks for the collection's rows of an artifact or ``Artifact/Source``, with a limit."""
-    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source,
+    return sut.call("get_flow_results", client_id=client.client_id, flow_id=collection, artifact=source,
                           limit=n)
 
 
 @when(parsers.parse('I fetch the results of collection "{flow_id}" on the client'), target_fixture="reply")
 def _(sut, ledger, client, flow_id):
     """Asks for the results of a flow id given in the feature."""
-    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=flow_id)
+    return sut.call("get_flow_results", client_id=client.client_id, flow_id=flow_id)
 
 
 @when(parsers.parse('I ask for the status of collection "{flow_id}" on the client'), target_fixture="reply")
 def _(sut, ledger, client, flow_id):
     """Asks for the status of a flow id given in the feature."""
-    return ledger.calling(sut, "get_flow_status", client_id=client.client_id, flow_id=flow_id)
+    return sut.call("get_flow_status", client_id=client.client_id, flow_id=flow_id)
 
 
 @when(parsers.parse('I cancel collection "{flow_id}" on the client'), target_fixture="reply")
 def _(sut, ledger, client, flow_id):
     """Asks to cancel a flow id given in the feature."""
-    return ledger.calling(sut, "cancel_flow", client_id=client.client_id, flow_id=flow_id)
+    return sut.call("cancel_flow", client_id=client.client_id, flow_id=flow_id)
 
 
 @when("I ask for the status of that collection", target_fixture="reply")
 def _(sut, ledger, client, collection):
     """Asks for the status of the scenario's collection."""
-    return ledger.calling(sut, "get_flow_status", client_id=client.client_id, flow_id=collection)
+    return sut.call("get_flow_status", client_id=client.client_id, flow_id=collection)
 
 
 @when("I cancel that collection", target_fixture="reply")
 def _(sut, ledger, client, collection):
     """Asks to cancel the scenario's collection."""
-    return ledger.calling(sut, "cancel_flow", client_id=client.client_id, flow_id=collection)
+    return sut.call("cancel_flow", client_id=client.client_id, flow_id=collection)
 
 
 # -- Thens: the flow in Velociraptor -----------------------------------------------------

@@ -25,7 +25,7 @@ def hunt_named(ledger):
 
 
 def _modify(sut, ledger, hunt_id, action):
-    return ledger.calling(sut, "modify_hunt", hunt_id=hunt_id, action=action)
+    return sut.call("modify_hunt", hunt_id=hunt_id, action=action)
 
 
 # -- Givens: hunts made directly in Velociraptor ----------------------------------------
@@ -68,7 +68,7 @@ def _(oracle, ledger, lab, hunt_named, n, state, word, artifact):
 def _(sut, ledger, oracle, hunt_named, word, state):
     """Lists the hunts through the server under test and checks that the hunt is listed in that state."""
     hunt_id = hunts.id_described(oracle, hunt_named(word))
-    seen = hunts.listed(ledger.calling(sut, "list_hunts").rows)
+    seen = hunts.listed(sut.call("list_hunts").rows)
     assert seen.get(hunt_id, "").upper() == state, (
         f"Before the change: hunt {hunt_id} listed as {seen.get(hunt_id, '(not listed)')!r}, expected {state}")
 
@@ -87,7 +87,7 @@ def _(oracle, lab, hunt):
       target_fixture="reply")
 def _(sut, ledger, hunt_named, word, artifact, label):
     """Asks for a paused hunt of the artifact, limited to the (namespaced) label."""
-    return ledger.calling(sut, "create_hunt", artifacts=[artifact], description=hunt_named(word),
+    return sut.call("create_hunt", artifacts=[artifact], description=hunt_named(word),
                           include_labels=[ledger.name(label)], paused=True)
 
 
@@ -124,25 +124,25 @@ def _(sut, ledger, hunt_id):
 @when("I list the hunts", target_fixture="reply")
 def _(sut, ledger):
     """Asks for every hunt."""
-    return ledger.calling(sut, "list_hunts")
+    return sut.call("list_hunts")
 
 
 @when(parsers.parse("I list the hunts that are {state:w}"), target_fixture="reply")
 def _(sut, ledger, state):
     """Asks for the hunts in one state."""
-    return ledger.calling(sut, "list_hunts", state=state)
+    return sut.call("list_hunts", state=state)
 
 
 @when(parsers.parse("I list the hunts that are {state:w}, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, state, n):
     """Asks for the hunts in one state, with a limit."""
-    return ledger.calling(sut, "list_hunts", state=state, limit=n)
+    return sut.call("list_hunts", state=state, limit=n)
 
 
 @when(parsers.parse("I list the hunts, keeping at most {n:d}"), target_fixture="reply")
 def _(sut, ledger, n):
     """Asks for every hunt, with a limit."""
-    return ledger.calling(sut, "list_hunts", limit=n)
+    return sut.call("list_hunts", limit=n)
 
 
 @when(parsers.parse('I ask to "{action}" the hunt'), target_fixture="reply")
@@ -154,19 +154,19 @@ def _(sut, ledger, hunt, action):
 @when("I ask for the hunt's results", target_fixture="reply")
 def _(sut, ledger, hunt):
     """Asks for the scenario hunt's results, naming no artifact."""
-    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, artifact=None)
+    return sut.call("get_hunt_results", hunt_id=hunt.hunt_id, artifact=None)
 
 
 @when(parsers.parse('I ask for the hunt\'s results for "{artifact}"'), target_fixture="reply")
 def _(sut, ledger, hunt, artifact):
     """Asks for the scenario hunt's results of an artifact or ``Artifact/Source``."""
-    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, artifact=artifact)
+    return sut.call("get_hunt_results", hunt_id=hunt.hunt_id, artifact=artifact)
 
 
 @when(parsers.parse('I ask for the results of the hunt "{hunt_id}"'), target_fixture="reply")
 def _(sut, ledger, hunt_id):
     """Asks for the results of a hunt id given in the feature."""
-    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt_id)
+    return sut.call("get_hunt_results", hunt_id=hunt_id)
 
 
 # -- Thens: what Velociraptor shows ------------------------------------------------------
@@ -323,7 +323,7 @@ def _create(sut, ledger, hunt_named, word, artifacts, label, **extra):
     extra.setdefault("paused", True)
     if label:
         extra["include_labels"] = [ledger.name(label)]
-    return ledger.calling(sut, "create_hunt", artifacts=list(artifacts), description=hunt_named(word), **extra)
+    return sut.call("create_hunt", artifacts=list(artifacts), description=hunt_named(word), **extra)
 
 
 @when(parsers.parse('I create a paused hunt "{word}" for "{first}" and "{second}", '
@@ -464,7 +464,7 @@ def _(oracle, ledger, lab, hunt_named, client, word, artifact, n):
 @when(parsers.parse("I ask for the hunt's results, keeping at most {n:d} rows"), target_fixture="reply")
 def _(sut, ledger, hunt, n):
     """Asks for the scenario hunt's results with a limit (rows)."""
-    return ledger.calling(sut, "get_hunt_results", hunt_id=hunt.hunt_id, limit=int(n))
+    return sut.call("get_hunt_results", hunt_id=hunt.hunt_id, limit=int(n))
 
 
 @then(parsers.parse("the server under test returns exactly {n:d} rows, each one of Velociraptor's results of the "

@@ -42,19 +42,19 @@ def _(oracle, ledger, lab, client):
 @when("I quarantine the client", target_fixture="reply")
 def _(sut, ledger, client, flows_before):
     """Asks to quarantine the scenario's client."""
-    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=True)
+    return sut.call("quarantine_client", client_id=client.client_id, quarantine=True)
 
 
 @when("I lift the quarantine from the client", target_fixture="reply")
 def _(sut, ledger, client, flows_before):
     """Asks to lift the quarantine from the scenario's client."""
-    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=False)
+    return sut.call("quarantine_client", client_id=client.client_id, quarantine=False)
 
 
 @when(parsers.parse('I quarantine the client "{client_id}"'), target_fixture="reply")
 def _(sut, ledger, client_id):
     """Asks to quarantine a client id given in the feature."""
-    return ledger.calling(sut, "quarantine_client", client_id=client_id, quarantine=True)
+    return sut.call("quarantine_client", client_id=client_id, quarantine=True)
 
 
 def _new_of(oracle, client, flows_before, artifact):
@@ -113,7 +113,7 @@ def _new_quarantines(oracle, client, flows_before):
 @when(parsers.parse('I quarantine the client with the message "{message}"'), target_fixture="reply")
 def _(sut, ledger, client, flows_before, message):
     """Asks to quarantine the scenario's client, with a message for its users."""
-    return ledger.calling(sut, "quarantine_client", client_id=client.client_id, quarantine=True, message=message)
+    return sut.call("quarantine_client", client_id=client.client_id, quarantine=True, message=message)
 
 
 @then("Velociraptor shows a new quarantine collection on the client that applies the policy")

@@ -25,32 +25,32 @@ def _(vql, name, value):
 def _(sut, ledger, vql):
     """Asks the server to run the scenario's query (with its variables)."""
     extra = {"env": vql["env"]} if vql["env"] else {}
-    return ledger.calling(sut, "run_vql", query=vql["query"], **extra)
+    return sut.call("run_vql", query=vql["query"], **extra)
 
 
 @when(parsers.parse("I run the query, keeping at most {n:d} of its rows"), target_fixture="reply")
 def _(sut, ledger, vql, n):
     """Asks the server to run the scenario's query with a row limit."""
     extra = {"env": vql["env"]} if vql["env"] else {}
-    return ledger.calling(sut, "run_vql", query=vql["query"], max_rows=n, **extra)
+    return sut.call("run_vql", query=vql["query"], max_rows=n, **extra)
 
 
 @when(parsers.parse('I run the VQL "{query}"'), target_fixture="reply")
 def _(sut, ledger, query):
     """Asks the server to run the VQL written in the step."""
-    return ledger.calling(sut, "run_vql", query=query)
+    return sut.call("run_vql", query=query)
 
 
 @when("I ask for VQL help", target_fixture="reply")
 def _(sut, ledger):
     """Asks for VQL help on no topic."""
-    return ledger.calling(sut, "vql_help")
+    return sut.call("vql_help")
 
 
 @when(parsers.parse('I ask for VQL help on "{topic}"'), target_fixture="reply")
 def _(sut, ledger, topic):
     """Asks for VQL help on a topic (syntax, plugins, functions, examples)."""
-    return ledger.calling(sut, "vql_help", topic=topic)
+    return sut.call("vql_help", topic=topic)
 
 
 @then("its rows equal the rows Velociraptor returns for it")
@@ -119,7 +119,7 @@ def _(reply, oracle, vql):
 @then("the help differs from the help without a topic")
 def _(reply, sut, ledger):
     """The help on the topic is not the same text as the help on no topic (asked for now)."""
-    general = ledger.calling(sut, "vql_help")
+    general = sut.call("vql_help")
     assert reply.ok and general.ok and str(reply.data).strip() != str(general.data).strip(), (
         f"The help on this topic is the help without a topic; topic: {said(reply, 200)}; none: {said(general, 200)}")
 
@@ -139,7 +139,7 @@ def _(oracle, ledger, request):
 def _(sut, ledger, vql, organisation):
     """Asks the server to run the scenario's query in the scenario's organisation."""
     extra = {"env": vql["env"]} if vql["env"] else {}
-    return ledger.calling(sut, "run_vql", query=vql["query"], org_id=organisation, **extra)
+    return sut.call("run_vql", query=vql["query"], org_id=organisation, **extra)
 
 
 @then("its rows equal the rows Velociraptor returns for it in that organisation")

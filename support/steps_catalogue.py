@@ -180,8 +180,8 @@ def stub(text: str, type_: str = "then") -> str:
 
     phrase = _VALUE.sub(field, text)
     fixture = ', target_fixture="reply"' if type_ == "when" else ""
-    args = ", ".join((["sut", "ledger"] if type_ == "when" else ["reply", "oracle"]) + names)
-    body = ("    return ledger.calling(sut, \"<canonical tool>\", ...)" if type_ == "when" else
+    args = ", ".join((["sut"] if type_ == "when" else ["reply", "oracle"]) + names)
+    body = ("    return sut.call(\"<canonical tool>\", ...)" if type_ == "when" else
             "    assert ..., \"<what differs, in the field's words>\"")
     quote = "'" if '"' in phrase else '"'
     return (f"@{type_}(parsers.parse({quote}{phrase}{quote}){fixture})\n"

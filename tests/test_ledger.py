@@ -151,3 +151,28 @@ def test_calling_records_what_was_asked(book):
     ledger.calling(Sut(), "get_hunt_results", hunt_id="H.1", artifact=None)
     assert ledger.sent("get_hunt_results") == {"hunt_id": "H.1", "artifact": None}
     assert ledger.sent("list_hunts") == {}
+
+
+def test_every_sut_call_a_step_makes_is_observed_by_the_ledger(book):
+    """``sut.call`` is the one entry a When uses; the scenario's ledger sees each call."""
+    from support.sut.plugin import SutHandle
+
+    class Profile:
+        def map_call(self, tool, kwargs):
+            return f"their_{tool}", kwargs
+
+        def read_reply(self, tool, reply, sut_tool):
+            return Result(ok=True, hunt_id=reply["hunt"])
+
+    class Session:
+        def call_tool(self, tool, arguments):
+            return {"hunt": "H.42"}
+
+    ledger = book.open()
+    ledger.watching = lambda *a, **k: __import__("contextlib").nullcontext()  # no Velociraptor needed here
+    handle = SutHandle("fake", Profile(), Session())
+    handle.observer = ledger.observe
+    assert handle.call("create_hunt", artifacts=["A"]).hunt_id == "H.42"
+    assert ledger.sent("create_hunt") == {"artifacts": ["A"]}
+    assert [e.ident for e in ledger.created("hunt")] == ["H.42"]
+    ledger.entries.clear()  # H.42 exists nowhere: nothing to remove

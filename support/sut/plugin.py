@@ -366,17 +366,28 @@ class SutHandle:
     A canonical tool (or argument) the SUT lacks skips the step with the reason. A JSON-RPC
     error from the SUT is a not-ok Result (its message in ``error``); a hang, crash or
     corrupted stream raises the session's error (the step fails, naming the SUT).
+
+    :meth:`call` is the one entry a When uses. ``observer``, when set (the scenario's ledger
+    sets itself, see :func:`sut`), sees every call: ``observer(call, tool, kwargs)`` must run
+    ``call(tool, **kwargs)`` and return its Result, recording what the call created.
     """
 
     def __init__(self, name: str, profile: Profile, session: SutSession):
         self.name = name
         self.profile = profile
         self.session = session
+        self.observer: Any = None
 
     def supports(self, tool: str) -> bool:
         return self.profile.supports(tool)
 
     def call(self, tool: str, /, **kwargs: Any) -> Result:
+        """Call canonical ``tool`` with canonical arguments; the normalised Result."""
+        if self.observer is not None:
+            return self.observer(self._call, tool, kwargs)
+        return self._call(tool, **kwargs)
+
+    def _call(self, tool: str, /, **kwargs: Any) -> Result:
         try:
             sut_tool, arguments = self.profile.map_call(tool, kwargs)
         except Unsupported as exc:
@@ -438,6 +449,10 @@ def sut(request: pytest.FixtureRequest, sut_name: str | None, lab: Any, sut_sess
                     "sut_name with indirect=True", pytrace=False)
     session = sut_sessions.get(sut_name, lab, request.node.nodeid)
     handle = SutHandle(sut_name, get_profile(sut_name, request.config), session)
+    try:  # the scenario's ledger observes every call (what it created is removed at the end)
+        handle.observer = request.getfixturevalue("ledger").observe
+    except pytest.FixtureLookupError:  # a suite without the ledger plugin (the frame's own tests)
+        pass
     request.node.stash[_SESSION_OF_ITEM] = session
     try:
         yield handle
