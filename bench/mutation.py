@@ -534,7 +534,7 @@ def _interrupt(signum: int, _frame: Any) -> None:
 def lab_env(workdir: Path) -> dict[str, str]:
     """Environment for ``python -m support.lab``: a private cache (so ``up``/``down`` never
     meet another lab of this machine) and the already built Velociraptor binary."""
-    from support.provision import cached_binary_path
+    from support.lab.provision import cached_binary_path
 
     env = dict(os.environ)
     if not env.get("RAPTORSPEC_VELOCIRAPTOR") and cached_binary_path().exists():

@@ -294,3 +294,12 @@ def test_a_command_over_its_timeout_is_killed_with_its_children(tmp_path: Path) 
 def test_make_diff_shows_the_changed_line() -> None:
     diff = mu.make_diff("reference/x.py", "a\nif x < 1:\nb", "a\nif x > 1:\nb")
     assert "-if x < 1:" in diff and "+if x > 1:" in diff and diff.startswith("--- a/reference/x.py")
+
+
+def test_the_lab_environment_uses_a_private_cache_and_the_built_binary(tmp_path: Path) -> None:
+    # main's run broke here once: support.provision kept only `main` when the lab became a package
+    env = mu.lab_env(tmp_path)
+    assert env["RAPTORSPEC_CACHE"] == str(tmp_path / "cache")
+    from support.lab.provision import cached_binary_path
+    if cached_binary_path().exists():
+        assert env["RAPTORSPEC_VELOCIRAPTOR"] == str(cached_binary_path())
