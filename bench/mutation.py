@@ -27,6 +27,15 @@
    A survivor in a helper is run once more against the features of EVERY target that
    reaches it (``widened`` in the JSON; ``--no-widen`` skips this): its verdict is then
    the spec's as a whole, not only its nearest features'.
+   Then (unless ``--no-unit``) a second, cheap command runs for the same mutant:
+   ``python -m pytest tests/test_reference_faults.py tests/test_reference.py -m "not lab"``,
+   the reference's unit tests with a fake Velociraptor (they reach the code that runs only
+   when Velociraptor fails). Each result records ``spec_outcome``, ``unit_outcome`` and
+   ``killed_by``; ``outcome`` is killed when either killed it. The JSON's ``score_spec`` is the
+   spec's figure alone, ``score`` the spec's and the unit tests' together.
+   ``--replay FILE`` runs the mutants of a previous result file again instead of a sample
+   (matched by the lines their diff changes), so a figure after the reference changed is the
+   same mutants' figure; one whose code is gone is recorded as ``gone`` (not counted).
    Exit 1 = killed, 0 = survived, the per-mutant timeout = killed (``timeout``), anything
    else (2-5: interrupted, usage, nothing collected) = ``error``, not counted either way.
    Before the mutants, the same commands run once on the unmutated reference (the
@@ -74,6 +83,9 @@ CONFIG = ROOT / "bench" / "mutation.toml"
 RESULTS = ROOT / "bench" / "results" / "mutation.json"
 CAP = 3  # most targets whose features one helper mutant runs
 PYTEST_FLAGS = ["--sut", "reference", "-x", "-q", "-p", "no:randomly", "--report", "none"]
+# The second, cheap command run per mutant: the reference's own unit tests, no lab (a fake
+# Velociraptor; the F class of bench/MUTATION.md: code reached only when Velociraptor fails).
+UNIT_TESTS = ["tests/test_reference_faults.py", "tests/test_reference.py"]
 EXCLUDED_DEFS = {("reference/__main__.py", "_serve_http"), ("reference/__main__.py", "_args")}
 
 
@@ -354,6 +366,56 @@ def test_command(python: str, features: Path, targets: list[str], lab_args: list
     return [python, "-m", "pytest", *files, "-m", expr, *PYTEST_FLAGS, *lab_args]
 
 
+def unit_command(python: str) -> list[str]:
+    """The per-mutant unit-test command: :data:`UNIT_TESTS` without the lab-marked tests."""
+    return [python, "-m", "pytest", *UNIT_TESTS, "-m", "not lab", "-x", "-q", "-p", "no:randomly"]
+
+
+def combine(spec: str, unit: str | None) -> str:
+    """One verdict from the spec command's and the unit command's (``unit`` None: not run):
+    killed when either killed it (a timeout counts as killed), else ``error`` when either
+    erred, else survived."""
+    verdicts = [v for v in (spec, unit) if v is not None]
+    if any(v in ("killed", "timeout") for v in verdicts):
+        return "killed" if "killed" in verdicts else "timeout"
+    if "error" in verdicts:
+        return "error"
+    return "survived" if verdicts else "pending"
+
+
+def changed_lines(diff: str) -> list[str]:
+    """The removed and added lines of a unified diff (no headers, no line numbers): what a
+    mutation changes, independent of where the code sits in the file."""
+    return [line for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def replay(previous: list[dict[str, Any]], mutants: list[Mutant], diff_of: Callable[[Mutant], str]) -> list[
+        Mutant | dict[str, Any]]:
+    """The mutants of a previous run, found again in today's reference/ (``--replay``): for each
+    previous entry, today's mutant of the same file, definition and operator whose diff changes
+    the same lines (line numbers aside); it keeps the previous targets. An entry whose code no
+    longer exists (the reference was changed there) comes back as itself (a dict), to be
+    recorded as ``gone``."""
+    out: list[Mutant | dict[str, Any]] = []
+    used: set[str] = set()
+    for old in previous:
+        want = changed_lines(old.get("diff") or "")
+        match = None
+        for m in mutants:
+            if (m.file, m.definition, m.operator) == (old["file"], old["definition"], old["operator"]) \
+                    and m.key not in used and changed_lines(diff_of(m)) == want:
+                match = m
+                break
+        if match is None:
+            out.append(old)
+            continue
+        used.add(match.key)
+        match.targets = list(old["targets"])
+        out.append(match)
+    return out
+
+
 def classify(returncode: int | None) -> str:
     """pytest's exit code → ``killed`` (1: a test failed), ``survived`` (0), ``timeout``
     (None), else ``error`` (2 interrupted, 3 internal, 4 usage, 5 nothing collected)."""
@@ -402,13 +464,18 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
 
     ``seconds`` are wall seconds of the mutant's pytest run; ``tail`` (last lines of its output)
     is kept for survivors and errors only."""
-    counts = {k: 0 for k in ("killed", "timeout", "survived", "error", "pending")}
-    for r in results:
-        counts[r["outcome"]] += 1
-    decided = counts["killed"] + counts["timeout"] + counts["survived"]
-    score = round((counts["killed"] + counts["timeout"]) / decided, 4) if decided else None
+    def tally(key: str) -> tuple[dict[str, int], float | None]:
+        counts = {k: 0 for k in ("killed", "timeout", "survived", "error", "pending", "gone")}
+        for r in results:
+            counts[r.get(key) or r["outcome"]] += 1
+        decided = counts["killed"] + counts["timeout"] + counts["survived"]
+        return counts, round((counts["killed"] + counts["timeout"]) / decided, 4) if decided else None
+
+    counts, score = tally("outcome")
+    counts_spec, score_spec = tally("spec_outcome")
     exercised = sorted({t for r in results for t in r["targets"]})
-    return meta | {"counts": counts, "score": score, "targets_exercised": exercised, "mutants": results}
+    return meta | {"counts": counts, "score": score, "counts_spec": counts_spec, "score_spec": score_spec,
+                   "targets_exercised": exercised, "mutants": results}
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -417,6 +484,17 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     tmp.replace(path)
+
+
+def mutant_diff(m: Mutant, root: Path) -> str:
+    """The unified diff cosmic-ray's mutant of ``m`` makes ("" when it makes none)."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    operator = get_operator(m.operator)(**(m.spec.operator_args or {}))
+    before = (root / m.file).read_text()
+    after = mutate_code(before, operator, m.occurrence)
+    return make_diff(m.file, before, after) if after is not None else ""
 
 
 def make_diff(path: str, before: str, after: str) -> str:
@@ -456,7 +534,7 @@ def _interrupt(signum: int, _frame: Any) -> None:
 def lab_env(workdir: Path) -> dict[str, str]:
     """Environment for ``python -m support.lab``: a private cache (so ``up``/``down`` never
     meet another lab of this machine) and the already built Velociraptor binary."""
-    from support.provision import cached_binary_path
+    from support.lab.provision import cached_binary_path
 
     env = dict(os.environ)
     if not env.get("RAPTORSPEC_VELOCIRAPTOR") and cached_binary_path().exists():
@@ -475,6 +553,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plan", action="store_true", help="print the sample and each command; run nothing")
     ap.add_argument("--no-widen", dest="widen", action="store_false",
                     help="do not re-run a helper's survivor against every target that reaches it")
+    ap.add_argument("--no-unit", dest="unit", action="store_false",
+                    help="run the spec command only, not also the reference's unit tests")
+    ap.add_argument("--replay", type=Path, default=None,
+                    help="run the mutants of a previous result file again (matched by their diff), "
+                         "instead of a fresh sample: the same mutants after the reference changed")
     args = ap.parse_args(argv)
 
     from importlib.metadata import version
@@ -505,7 +588,14 @@ def main(argv: list[str] | None = None) -> int:
     with use_db(str(session), WorkDB.Mode.open) as db:
         items = list(db.pending_work_items)
     mutants, left_out = attribute(items, ROOT, args.seed)
-    picked = sample(mutants, args.mutants, args.seed, accept=lambda m: compiles(m, ROOT))
+    if args.replay:
+        previous = json.loads(args.replay.read_text())
+        entries = replay(previous["mutants"], mutants, lambda m: mutant_diff(m, ROOT))
+        picked = [m for m in entries if isinstance(m, Mutant)]
+        gone = [m for m in entries if not isinstance(m, Mutant)]
+    else:
+        picked = sample(mutants, args.mutants, args.seed, accept=lambda m: compiles(m, ROOT))
+        entries, gone = list(picked), []
     all_targets = sorted(set(direct_targets(ast.parse((ROOT / "reference/server.py").read_text()),
                                             ast.parse((ROOT / "reference/prompts.py").read_text())).values()))
     with_mutant = {t for m in mutants for t in m.reach_all}
@@ -519,17 +609,31 @@ def main(argv: list[str] | None = None) -> int:
         "cap_targets_per_mutant": CAP, "pytest_flags": PYTEST_FLAGS,
         "targets_without_mutant": [t for t in all_targets if t not in with_mutant],
         "targets_without_own_mutant": [t for t in all_targets if t not in {m.group for m in mutants}],
+        "replay_of": (f"{args.replay} ({previous.get('when')}, seed {previous.get('seed')})"
+                      if args.replay else None),
+        "gone": len(gone),
+        "unit_command": shlex.join(["python", *unit_command(python)[1:]]) if args.unit else None,
     }
     if args.plan:
-        for m in picked:
-            print(f"{m.file}:{m.line} {m.operator} [{m.group}] -> {', '.join(m.targets)}")
+        for m in entries:
+            if isinstance(m, Mutant):
+                print(f"{m.file}:{m.line} {m.operator} [{m.group}] -> {', '.join(m.targets)}")
+            else:
+                print(f"{m['file']}:{m['line']} {m['operator']} [{m['group']}] gone (its code changed)")
         print(json.dumps({k: v for k, v in meta.items() if k != "host"}, indent=2))
         return 0
 
     env = lab_env(workdir)
     results: list[dict[str, Any]] = [
-        {**{k: v for k, v in asdict(m).items() if k not in ("spec", "reach_all")}, "outcome": "pending", "seconds": None, "diff": None}
-        for m in picked]
+        {**{k: v for k, v in asdict(m).items() if k not in ("spec", "reach_all")}, "outcome": "pending",
+         "seconds": None, "diff": None}
+        if isinstance(m, Mutant) else
+        {k: m.get(k) for k in ("job_id", "file", "line", "col", "operator", "occurrence", "definition", "group",
+                               "targets", "reaching", "diff")}
+        | {"outcome": "gone", "seconds": None,
+           "note": "no such mutant in today's reference/: the code it mutated was changed"}
+        for m in entries]
+    pairs = [(m, r) for m, r in zip(entries, results) if isinstance(m, Mutant)]
     started = time.monotonic()
     lab_up = False
     code = 0
@@ -555,13 +659,19 @@ def main(argv: list[str] | None = None) -> int:
         if rc != 0:
             write_json(args.out, summarise(meta, results))
             raise MutationRunError(f"the baseline (unmutated reference) did not pass (exit {rc}); its output:\n{tail}")
+        if args.unit:
+            rc, tail = run_command(unit_command(python), ROOT, args.per_mutant_timeout, workdir / "baseline.unit.log")
+            meta["baseline"]["unit_returncode"] = rc
+            if rc != 0:
+                write_json(args.out, summarise(meta, results))
+                raise MutationRunError(f"the unit tests fail on the unmutated reference (exit {rc}):\n{tail}")
 
         with use_db(str(session), WorkDB.Mode.open) as db:
             chosen = {m.job_id for m in picked}
             for item in items:
                 if item.job_id not in chosen:
                     db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-            for m, r in zip(picked, results):
+            for m, r in pairs:
                 path = ROOT / m.file
                 original = path.read_bytes()
                 journal.write_text(json.dumps({"file": m.file, "original": base64.b64encode(original).decode()}))
@@ -586,6 +696,20 @@ def main(argv: list[str] | None = None) -> int:
                             r["widened"] = {"targets": len(m.reach_all), "outcome": classify(rc),
                                             "seconds": round(time.monotonic() - t1, 1)}
                             r["outcome"] = classify(rc)
+                        r["spec_outcome"] = r["outcome"]
+                        if args.unit:
+                            # The cheap second command: the reference's unit tests (fake Velociraptor).
+                            t1 = time.monotonic()
+                            urc, utail = run_command(unit_command(python), ROOT, args.per_mutant_timeout,
+                                                     workdir / f"{m.job_id}.unit.log")
+                            r["unit_outcome"] = classify(urc)
+                            r["unit_seconds"] = round(time.monotonic() - t1, 1)
+                            r["outcome"] = combine(r["spec_outcome"], r["unit_outcome"])
+                            r["killed_by"] = [name for name, v in (("spec", r["spec_outcome"]),
+                                                                    ("unit", r["unit_outcome"]))
+                                              if v in ("killed", "timeout")]
+                            if r["unit_outcome"] == "error":
+                                tail = utail
                 journal.unlink(missing_ok=True)
                 if path.read_bytes() != original:  # cosmic-ray's restore_contents() must have put it back
                     path.write_bytes(original)
@@ -597,8 +721,9 @@ def main(argv: list[str] | None = None) -> int:
                            "survived": TestOutcome.SURVIVED}.get(r["outcome"], TestOutcome.INCOMPETENT)
                 db.set_result(m.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome,
                                                    diff=r["diff"], output=tail[-4000:]))
-                print(f"[mutation] {len([x for x in results if x['seconds'] is not None])}/{len(results)} "
-                      f"{m.file}:{m.line} {m.operator} [{', '.join(m.targets)}] {r['outcome']} {r['seconds']} s",
+                print(f"[mutation] {len([x for x in results if x['seconds'] is not None])}/{len(pairs)} "
+                      f"{m.file}:{m.line} {m.operator} [{', '.join(m.targets)}] {r['outcome']} "
+                      f"(spec {r.get('spec_outcome')}, unit {r.get('unit_outcome')}) {r['seconds']} s",
                       file=sys.stderr, flush=True)
                 meta["total_s"] = round(time.monotonic() - started, 1)
                 write_json(args.out, summarise(meta, results))

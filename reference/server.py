@@ -655,8 +655,10 @@ class Reference:
             except VelociraptorError as exc:
                 raise _failure(f"reading {source} of flow {flow_id}", exc) from None
             rows += result.rows
-            if result.truncated or len(rows) >= limit:
-                truncated = truncated or result.truncated
+            # Once the limit is spent, the next source is still read with a budget of 0: one row
+            # there sets ``truncated`` (rows were left out); an empty one does not.
+            if result.truncated:
+                truncated = True
                 break
         return FlowResults(client_id=client_id, flow_id=flow_id, artifact=artifact, result_count=len(rows),
                            truncated=truncated, results=rows)

@@ -269,3 +269,13 @@ def _(reply, oracle, client):
     assert reply.ok and shown and not missing, (
         f"Velociraptor shows the labels {sorted(shown)} on {client.client_id}; the details leave out {missing}; "
         f"{said(reply)}")
+
+
+@then("the details carry the machine architecture Velociraptor shows for the client")
+def _(reply, oracle, client):
+    """The reply names the architecture Velociraptor recorded for the client at interrogation
+    (e.g. "amd64"); a client with none recorded is a lab fault, not the SUT's."""
+    arch = oracle.client_architecture(client.client_id)
+    assert arch, f"Velociraptor shows no architecture for {client.client_id}: is it interrogated?"
+    assert reply.ok and arch in strings(reply.data), (
+        f"The details lack the architecture {arch!r} Velociraptor shows for {client.client_id}; {said(reply)}")

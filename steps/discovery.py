@@ -128,3 +128,14 @@ def _(oracle, reply):
     assert len(listed) == len(known) and set(listed) == known, (
         f"{len(listed)} listed, Velociraptor has {len(known)}; unknown to Velociraptor: {sorted(set(listed) - known)[:10]}; "
         f"missing: {sorted(known - set(listed))[:10]}")
+
+
+@then(parsers.parse('the server under test describes the tool that "{tool}" maps to in at least {n:d} words'))
+def _(sut, tool, client, ledger, n):
+    """The SUT lists the tool with a description (what an analyst's MCP client, and the model
+    behind it, chooses tools by) of at least ``n`` words."""
+    sut_tool, _ = sut.profile.map_call(tool, typical_arguments(tool, client.client_id, ledger.name("discovery")))
+    description = str(_offered(sut, sut_tool).get("description") or "").strip()
+    assert len(description.split()) >= n, (
+        f"SUT {sut.name} describes {sut_tool} (for {tool}) in {len(description.split())} word(s), "
+        f"not at least {n}: {description!r}")

@@ -272,3 +272,88 @@ def _(reply, oracle, client, collection):
     """The reply names the number of rows Velociraptor counts for the collection."""
     n = flows.total_rows(oracle.flow(client.client_id, collection))
     assert str(n) in strings(reply.data), f"Velociraptor counts {n} rows; {said(reply)}"
+
+
+# -- limits across a collection's sources (issue 14 §4, mutation survivors #24 and #38) ---------
+
+#: Reply keys by which a server says a limit left rows out (the reference: ``truncated``).
+LEFT_OUT_FLAGS = ("truncated", "is_truncated", "has_more", "more_results")
+
+
+def _held(oracle, client, collection) -> dict[str, list[dict]]:
+    """Velociraptor's rows of the collection by source; the scenario needs two sources with rows."""
+    by_source = {s: rows for s, rows in oracle.collection_rows(client.client_id, collection).items() if rows}
+    assert len(by_source) >= 2, (f"Velociraptor holds rows of {collection} for {len(by_source)} source(s) "
+                                 f"({', '.join(by_source) or 'none'}): the scenario needs two or more")
+    return by_source
+
+
+def _limit(oracle, client, collection, which: str) -> int:
+    """The limit a scenario asks for: "all but one" of the collection's rows, or as many as its
+    "first source" (in Velociraptor's artifacts_with_results order) holds."""
+    by_source = _held(oracle, client, collection)
+    if which == "all but one":
+        return sum(len(rows) for rows in by_source.values()) - 1
+    return len(next(iter(by_source.values())))
+
+
+@when("I fetch the results of that collection, keeping all but one of its rows", target_fixture="reply")
+def _(sut, ledger, oracle, client, collection):
+    """Asks for the collection's rows of every source, with a limit one less than the rows
+    Velociraptor holds for it (so the limit falls inside a later source, whatever their order)."""
+    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection,
+                          limit=_limit(oracle, client, collection, "all but one"))
+
+
+@when("I fetch the results of that collection, keeping as many rows as its first source holds",
+      target_fixture="reply")
+def _(sut, ledger, oracle, client, collection):
+    """Asks for the collection's rows of every source, with a limit equal to the rows Velociraptor
+    holds for the first source that has results (so the limit falls exactly at that source's end)."""
+    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection,
+                          limit=_limit(oracle, client, collection, "first source"))
+
+
+def _returns(reply, oracle, client, collection, which: str) -> None:
+    """Exactly :func:`_limit` rows came back, each equal (on its source's columns) to a row
+    Velociraptor holds for one of the collection's sources."""
+    n = _limit(oracle, client, collection, which)
+    by_source = _held(oracle, client, collection)
+    # each source's rows as canonical JSON of that source's own columns
+    per_source = [(cols, set(comparable(rows, cols))) for rows in by_source.values()
+                  for cols in [sorted({k for r in rows for k in r})]]
+    foreign = [row for row in reply.rows or []
+               if not any(comparable([row], cols)[0] in known for cols, known in per_source)]
+    count = len(reply.rows or [])
+    held = ", ".join(f"{s}: {len(r)}" for s, r in by_source.items())
+    assert reply.ok and count == n and not foreign, (
+        f"The server under test returns {count} row(s) (expected {which}: {n}); Velociraptor holds for "
+        f"{collection} {held}; rows it does not hold: {foreign[:3]}; {said(reply)}")
+
+
+@then("the server under test returns all but one of the rows Velociraptor holds for that collection")
+def _(reply, oracle, client, collection):
+    """All but one of the collection's rows come back, each one Velociraptor holds for it."""
+    _returns(reply, oracle, client, collection, "all but one")
+
+
+@then("the server under test returns as many rows as the first source holds, each one Velociraptor holds for "
+      "that collection")
+def _(reply, oracle, client, collection):
+    """As many rows as the first source with results holds come back, each one Velociraptor holds
+    for the collection."""
+    _returns(reply, oracle, client, collection, "first source")
+
+
+@then("the server under test says rows were left out")
+def _(reply, oracle, client, collection):
+    """Velociraptor holds more rows for the collection than came back, and the reply says so: a
+    ``truncated``-like flag (:data:`LEFT_OUT_FLAGS`) set true."""
+    held = sum(len(rows) for rows in _held(oracle, client, collection).values())
+    got = len(reply.rows or [])
+    assert held > got, f"Velociraptor holds {held} row(s) for {collection} and {got} came back: none left out"
+    data = reply.data if isinstance(reply.data, dict) else {}
+    flags = {k: data[k] for k in LEFT_OUT_FLAGS if k in data}
+    assert reply.ok and any(v is True for v in flags.values()), (
+        f"Velociraptor holds {held} rows for {collection}, {got} came back, and the server under test does not "
+        f"say rows were left out (flags {flags or 'none of ' + ', '.join(LEFT_OUT_FLAGS)}); {said(reply)}")

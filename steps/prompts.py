@@ -54,3 +54,19 @@ def _(oracle, reply):
     missing = [a for a in named if a not in known]
     assert not missing, (f"The prompt recommends {len(named)} artifact(s); Velociraptor ({len(known)} "
                          f"artifacts) has none called: {', '.join(missing)}")
+
+
+@then(parsers.parse("every client artifact the prompt recommends is one Velociraptor runs on {os_name}"))
+def _(oracle, reply, os_name):
+    """The prompt rendered, names at least one client artifact, and each one (server artifacts
+    such as the collector builder aside) is meant for that OS in Velociraptor: its preconditions
+    test for it, or it is a Generic one or of that OS's own category (``Oracle.meant_for``)."""
+    assert reply.ok, f"The prompt did not render: {said(reply)}"
+    known = prompts.artifact_names(oracle)
+    named = prompts.recommended_artifacts(str(reply.data), {n.split(".")[0] for n in known})
+    platforms = oracle.artifact_platforms(named)
+    clients = {n: p for n, p in platforms.items() if p["type"] == "client"}
+    wrong = [f"{n} (preconditions test {sorted(p['oses']) or 'no OS'})" for n, p in clients.items()
+             if not oracle.meant_for(n, p, os_name)]
+    assert clients and not wrong, (f"The prompt for {os_name} recommends {len(clients)} client artifact(s); "
+                                   f"Velociraptor does not run these on {os_name}: {', '.join(wrong) or '-'}")

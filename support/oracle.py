@@ -400,3 +400,49 @@ class Oracle:
         if errors:
             raise VQLError(vql, errors)
         return rows
+
+    # -- mutation survivors (issue 14 §4; appended by the wave3-mut2 helper) ------------------------
+    def client_architecture(self, client_id: str) -> str:
+        """The machine architecture Velociraptor recorded for a client at interrogation
+        (``clients()`` row ``os_info.machine``: "amd64" on a Linux x86-64 lab client); "" when
+        the client is unknown or not interrogated yet."""
+        row = self.client(client_id) or {}
+        return str((row.get("os_info") or {}).get("machine") or "")
+
+    def collection_rows(self, client_id: str, flow_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Every row of a collection, by source: ``{source name: rows}`` for each source the
+        flow's ``artifacts_with_results`` names, in that (Velociraptor's) order; ``{}`` when the
+        flow is unknown."""
+        flow = self.flow(client_id, flow_id) or {}
+        return {s: self.source(client_id, flow_id, s) for s in flow.get("artifacts_with_results") or []}
+
+    #: The OS names Velociraptor's preconditions test (``SELECT OS From info() where OS = 'linux'``).
+    PRECONDITION_OSES = ("windows", "linux", "darwin")
+
+    def artifact_platforms(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """For each named artifact Velociraptor has: ``{"type": "client"|"server"|…, "oses":
+        the OS names (windows, linux, darwin) its preconditions (the artifact's and its
+        sources') test for}``; ``oses`` is empty when no precondition names an OS. Names
+        Velociraptor lacks are left out (``artifact_definitions(names=…)`` would refuse them all)."""
+        rows = self.query("SELECT name, type, precondition, sources.precondition AS RsSourcePre "
+                          "FROM artifact_definitions() WHERE name IN RsNames", {"RsNames": sorted(set(names))})
+        out = {}
+        for r in rows:
+            text = " ".join([str(r.get("precondition") or "")] + [str(p or "") for p in r.get("RsSourcePre") or []])
+            oses = {os for os in self.PRECONDITION_OSES if re.search(rf"\b{os}\b", text.lower())}
+            out[r["name"]] = {"type": str(r.get("type") or "").lower(), "oses": oses}
+        return out
+
+    #: An analyst's OS name → (the OS name Velociraptor's preconditions use, its artifacts' category).
+    OS_FAMILIES = {"windows": ("windows", "Windows"), "linux": ("linux", "Linux"), "macos": ("darwin", "MacOS")}
+
+    @classmethod
+    def meant_for(cls, name: str, platform: dict[str, Any], os_name: str) -> bool:
+        """Whether the artifact ``name`` (``platform``: its :meth:`artifact_platforms` entry) is
+        one Velociraptor runs on ``os_name`` (windows, linux, macos): a client artifact whose
+        preconditions test for that OS, or whose category (the name's first part, Velociraptor's
+        own naming) is Generic or that OS's (Windows., Linux., MacOS.). Raises KeyError for an
+        OS name outside :data:`OS_FAMILIES`."""
+        precondition_os, category = cls.OS_FAMILIES[os_name]
+        return platform.get("type") == "client" and (
+            precondition_os in platform.get("oses", ()) or name.split(".")[0] in ("Generic", category))

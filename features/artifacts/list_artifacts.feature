@@ -11,6 +11,13 @@ Feature: Find artifacts to collect
     And "Linux.Sys.Pslist" is among the artifacts listed
     And every artifact listed has "Pslist" in its name or description in Velociraptor
 
+  @arg:search
+  Scenario: A search finds artifacts by a word only their description holds
+    When I search the artifacts for "authorized_keys"
+    Then the server under test reports success
+    And "Linux.Ssh.AuthorizedKeys" is among the artifacts listed
+    And the artifacts listed are the ones whose name or description in Velociraptor holds "authorized_keys"
+
   @arg:artifact_type
   Scenario: Asking for server artifacts lists only server artifacts
     When I list the server artifacts

@@ -45,3 +45,7 @@ Feature: Look at one client
   Scenario: A client's details carry no key material
     When I ask for the client's details
     Then the reply carries no key material from the lab
+
+  Scenario: The details carry the machine's architecture, as Velociraptor recorded it
+    When I ask for the client's details
+    Then the details carry the machine architecture Velociraptor shows for the client

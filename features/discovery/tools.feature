@@ -84,3 +84,26 @@ Feature: Every tool the server claims is really there and behaves as an MCP tool
       | cancel_flow       |
       | run_vql           |
       | vql_help          |
+
+  Scenario Outline: The tool for <tool> says what it does
+    Then the server under test describes the tool that "<tool>" maps to in at least 3 words
+
+    Examples:
+      | tool              |
+      | list_clients      |
+      | get_client_info   |
+      | label_client      |
+      | quarantine_client |
+      | list_artifacts    |
+      | get_artifact      |
+      | collect_artifact  |
+      | create_hunt       |
+      | list_hunts        |
+      | get_hunt_results  |
+      | modify_hunt       |
+      | list_flows        |
+      | get_flow_results  |
+      | get_flow_status   |
+      | cancel_flow       |
+      | run_vql           |
+      | vql_help          |

@@ -37,3 +37,17 @@ Feature: Read the results of a collection
     Given the client has a finished collection of "Linux.Sys.Users"
     When I fetch the results of collection "F.X' OR 1=1 --" on the client
     Then the server under test returns no rows
+
+  @os:linux
+  Scenario: A limit caps the rows of a collection with several sources
+    Given the client has a finished collection of "Generic.Client.Info"
+    When I fetch the results of that collection, keeping all but one of its rows
+    Then the server under test returns all but one of the rows Velociraptor holds for that collection
+    And the server under test says rows were left out
+
+  @os:linux
+  Scenario: A limit that falls at the end of one source still says rows were left out
+    Given the client has a finished collection of "Generic.Client.Info"
+    When I fetch the results of that collection, keeping as many rows as its first source holds
+    Then the server under test returns as many rows as the first source holds, each one Velociraptor holds for that collection
+    And the server under test says rows were left out

@@ -27,3 +27,17 @@ Feature: Prompt: build an offline collection kit
   Scenario: The offline collection kit prompt needs a target OS
     When I ask for the offline collection kit prompt without its target_os
     Then the server under test reports an error that names "target_os"
+
+  @tool:prompt:offline_collection_kit
+  Scenario Outline: The offline collection kit prompt recommends artifacts for the OS I name, <os>
+    When I ask for the offline collection kit prompt with
+      | argument  | value |
+      | target_os | <os>  |
+    Then every artifact the prompt recommends exists in Velociraptor
+    And every client artifact the prompt recommends is one Velociraptor runs on <os>
+
+    Examples:
+      | os      |
+      | windows |
+      | linux   |
+      | macos   |
