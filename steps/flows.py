@@ -301,7 +301,7 @@ def _limit(oracle, client, collection, which: str) -> int:
 def _(sut, ledger, oracle, client, collection):
     """Asks for the collection's rows of every source, with a limit one less than the rows
     Velociraptor holds for it (so the limit falls inside a later source, whatever their order)."""
-    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection,
+    return sut.call("get_flow_results", client_id=client.client_id, flow_id=collection,
                           limit=_limit(oracle, client, collection, "all but one"))
 
 
@@ -310,7 +310,7 @@ def _(sut, ledger, oracle, client, collection):
 def _(sut, ledger, oracle, client, collection):
     """Asks for the collection's rows of every source, with a limit equal to the rows Velociraptor
     holds for the first source that has results (so the limit falls exactly at that source's end)."""
-    return ledger.calling(sut, "get_flow_results", client_id=client.client_id, flow_id=collection,
+    return sut.call("get_flow_results", client_id=client.client_id, flow_id=collection,
                           limit=_limit(oracle, client, collection, "first source"))
 
 
