@@ -105,14 +105,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _byte_size(text: str) -> int:
-    """``"256MiB"`` → 268435456; plain digits are bytes. Units: KiB, MiB, GiB (also K, M, G)."""
+    """``"256MiB"`` → 268435456; plain digits are bytes. Units: KiB, MiB, GiB (also K, M, G).
+
+    Raises ``argparse.ArgumentTypeError`` (pytest shows its text as the usage error)."""
     raw = text.strip()
     units = {"kib": 1 << 10, "k": 1 << 10, "mib": 1 << 20, "m": 1 << 20, "gib": 1 << 30, "g": 1 << 30, "b": 1}
     number = raw.rstrip("KkMmGgIiBb")
     unit = raw[len(number):].strip().lower() or "b"
     if unit not in units or not number.strip():
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256MiB)")
-    size = int(float(number) * units[unit])
+    try:
+        size = int(float(number) * units[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 256MiB)") from None
     if size <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
     return size
