@@ -636,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [(m, r) for m, r in zip(entries, results) if isinstance(m, Mutant)]
     started = time.monotonic()
     lab_up = False
+    in_flight: dict[str, Any] | None = None
     code = 0
     try:
         t0 = time.monotonic()
@@ -679,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["command"] = shlex.join(["python", *cmd[1:len(cmd) - len(lab_args)]])
                 operator = get_operator(m.spec.operator_name)(**(m.spec.operator_args or {}))
                 t0 = time.monotonic()
+                in_flight = r  # an interrupted mutant goes back to pending (see finally)
                 with use_mutation(path, operator, m.spec.occurrence) as (before, after):
                     if after is None:
                         r["outcome"], r["diff"] = "error", "(cosmic-ray made no mutation)"
@@ -737,6 +739,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[mutation] error: {exc}", file=sys.stderr)
         code = 1
     finally:
+        if in_flight is not None and in_flight["seconds"] is None:  # stopped mid-mutant: no verdict
+            in_flight["outcome"] = "pending"
+            for key in ("spec_outcome", "unit_outcome", "killed_by", "widened"):
+                in_flight.pop(key, None)
         if lab_up:
             subprocess.run([python, "-m", "support.lab", "down"], cwd=ROOT, env=env, capture_output=True)
         recover(journal, ROOT)
