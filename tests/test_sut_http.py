@@ -132,16 +132,7 @@ def _(sut, text):
     assert sut.call("run_vql", query=text).data == text
 """
 
-CONFTEST = """\
-import pytest
-
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    class Lab:
-        dir = tmp_path_factory.mktemp("lab")
-        api_config = dir / "api_client.yaml"
-    return Lab()
-"""
+from sut_fakes.fake_lab import CONFTEST  # noqa: E402 - a lab that is only a directory
 
 
 def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):

@@ -17,16 +17,7 @@ from support import procs
 FAKES = Path(__file__).parent / "sut_fakes"
 RAW = FAKES / "raw_server.py"
 
-CONFTEST = """\
-import pytest
-
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    class Lab:
-        dir = tmp_path_factory.mktemp("lab")
-        api_config = dir / "api_client.yaml"
-    return Lab()
-"""
+from sut_fakes.fake_lab import CONFTEST  # noqa: E402 - a lab that is only a directory
 
 STEPS = """\
 import json
