@@ -33,6 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                        "below it on the command line runs just those scenarios through it")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-bdd's: a UsageError here must not unbalance its config stack
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNKNOWN_TAGS] = []
     _map_feature_arguments(config)

@@ -157,3 +157,19 @@ def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):
     nowhere = pytester.runpytest("--sut=velociraptor-mcp-server", "--sut=iflow-mcp-mgreen27-mcp-velociraptor",
                                  f"--sut-url={http_fake.url}")
     assert nowhere.ret != 0 and "would reach none of" in nowhere.stderr.str()
+
+
+def test_a_usage_error_leaves_pytest_bdd_as_it_found_it(pytester):
+    """pytest-bdd pops its config stack at unconfigure whether or not its configure ran; a
+    UsageError raised by one of our configure hooks before pytest-bdd's emptied the stack of the
+    calling pytest (a later in-process ``scenarios()`` then failed with IndexError). Ours run last."""
+    from pytest_bdd.utils import CONFIG_STACK
+
+    pytester.makeini("[pytest]\naddopts = -p support.plugin -p support.sut.plugin -p support.lab.plugin\n")
+    pytester.makepyfile(test_x="def test_x(): pass\n")
+    before = list(CONFIG_STACK)
+    for args in (["--sut-url=http://127.0.0.1:9/mcp", "--sut-command=python x.py"], ["--clients=0"],
+                 ["--lab=external"]):
+        result = pytester.runpytest_inprocess(*args)
+        assert result.ret != 0, args
+        assert CONFIG_STACK == before, f"{args}: pytest-bdd's config stack {before} became {CONFIG_STACK}"

@@ -138,6 +138,7 @@ def _seconds(minimum: float, inclusive: bool) -> Any:
     return parse
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-bdd's: a UsageError here must not unbalance its config stack
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tool(name): the canonical MCP tool a scenario exercises")
     try:
