@@ -14,8 +14,9 @@ and ``tests/test_bdd.py``-style checks failing first.
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 def scenario_of(obj: Any) -> Any:
@@ -82,3 +83,50 @@ def step_definitions(modules: tuple[str, ...] | None = None) -> list[StepDefinit
                                   func=ctx.step_func, target_fixture=ctx.target_fixture, parser=ctx.parser))
     unique = {(d.module, id(d.func), d.type, d.phrase): d for d in out}
     return sorted(unique.values(), key=lambda d: (d.module, d.line, d.phrase))
+
+
+# -- usage errors found while configuring ------------------------------------------------
+
+_DEFERRED_USAGE_ERRORS: Any = None  # a pytest.StashKey[list[str]], made on first use
+
+
+def _deferred_key() -> Any:
+    global _DEFERRED_USAGE_ERRORS
+    if _DEFERRED_USAGE_ERRORS is None:
+        import pytest
+
+        _DEFERRED_USAGE_ERRORS = pytest.StashKey[list]()
+    return _DEFERRED_USAGE_ERRORS
+
+
+@contextmanager
+def usage_errors_deferred(config: Any) -> Iterator[None]:
+    """Run a ``pytest_configure`` body; a ``pytest.UsageError`` it raises is kept in the config
+    and raised by :func:`raise_deferred_usage_errors` at session start instead.
+
+    Why: pytest-bdd 9 pushes its config stack in a ``trylast`` configure hook and pops it in
+    ``pytest_unconfigure`` whether or not that push happened (``pytest_bdd/plugin.py``). A
+    UsageError raised by a configure hook that runs before pytest-bdd's therefore pops the
+    *calling* pytest's config off that stack when pytest runs in-process (``pytest.main``,
+    pytester), and its next ``scenarios()`` fails with ``IndexError``. Session start comes after
+    every configure hook, whatever the plugins' order; pytest reports a UsageError raised there
+    the same way (``ERROR: …``, exit code 4).
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - only UsageError is kept; the rest goes on
+        import pytest
+
+        if not isinstance(exc, pytest.UsageError):
+            raise
+        config.stash.setdefault(_deferred_key(), []).append(str(exc))
+
+
+def raise_deferred_usage_errors(config: Any) -> None:
+    """Raise the usage errors :func:`usage_errors_deferred` kept, as one ``pytest.UsageError``
+    (one line each); nothing when there are none. Call it from ``pytest_sessionstart``."""
+    import pytest
+
+    problems = config.stash.get(_deferred_key(), [])
+    if problems:
+        raise pytest.UsageError("\n".join(dict.fromkeys(problems)))

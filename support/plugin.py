@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
 from support.lab import Lab
 from support.oracle import Oracle
 
@@ -33,10 +34,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                        "below it on the command line runs just those scenarios through it")
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-bdd's: a UsageError here must not unbalance its config stack
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNKNOWN_TAGS] = []
-    _map_feature_arguments(config)
+    with usage_errors_deferred(config):  # raised at session start: see support.bdd
+        _map_feature_arguments(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    raise_deferred_usage_errors(session.config)
 
 
 # --------------------------------------------------------------------------------------

@@ -162,7 +162,8 @@ def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):
 def test_a_usage_error_leaves_pytest_bdd_as_it_found_it(pytester):
     """pytest-bdd pops its config stack at unconfigure whether or not its configure ran; a
     UsageError raised by one of our configure hooks before pytest-bdd's emptied the stack of the
-    calling pytest (a later in-process ``scenarios()`` then failed with IndexError). Ours run last."""
+    calling pytest (a later in-process ``scenarios()`` then failed with IndexError: CI, random
+    order). Ours are raised at session start (support.bdd.usage_errors_deferred)."""
     from pytest_bdd.utils import CONFIG_STACK
 
     pytester.makeini("[pytest]\naddopts = -p support.plugin -p support.sut.plugin -p support.lab.plugin\n")

@@ -68,6 +68,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
+
 from support.errors import CertificateProblem, LabError, ProvisionError, RaptorspecError
 from support.lab import certs
 from support.lab.base import Lab
@@ -118,14 +120,14 @@ def _terminate_as_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-bdd's: a UsageError here must not unbalance its config stack
 def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
-        raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
-    if config.getoption("--clients") is not None and config.getoption("--clients") < 1:
-        raise pytest.UsageError("--clients must be at least 1")
+    with usage_errors_deferred(config):  # raised at session start (before the lab starts): see support.bdd
+        if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
+            raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
+        if config.getoption("--clients") is not None and config.getoption("--clients") < 1:
+            raise pytest.UsageError("--clients must be at least 1")
     config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
                                        "(from @exclusive)")
     if is_xdist_controller(config):
@@ -432,6 +434,7 @@ def _binary() -> Path:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    raise_deferred_usage_errors(session.config)
     controller = session.config.stash.get(_SHARED_KEY, None)
     if controller is not None:
         controller.start()

@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
 from support import timings
 from support.errors import RaptorspecError, SutError
 
@@ -138,9 +140,13 @@ def _seconds(minimum: float, inclusive: bool) -> Any:
     return parse
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-bdd's: a UsageError here must not unbalance its config stack
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "tool(name): the canonical MCP tool a scenario exercises")
+    with usage_errors_deferred(config):  # raised at session start: see support.bdd
+        _check_selection(config)
+
+
+def _check_selection(config: pytest.Config) -> None:
     try:
         suts = config.stash[_SUTS_KEY] = resolve_suts(config)
     except SutConfigError as exc:
@@ -150,6 +156,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"--sut-url {url} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
             f"does not install, or to a lone --sut NAME")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    raise_deferred_usage_errors(session.config)
 
 
 def _suts(config: pytest.Config) -> list[str]:
