@@ -103,3 +103,36 @@ def test_a_docker_lab_whose_up_fails_takes_down_what_it_started(velociraptor_bin
     assert lines[-1].endswith("-p raptorspect1 down -v"), lines
     assert Engine.stopped
     assert lab.dir.is_dir() and f"kept for inspection (configs, logs, datastore): {lab.dir}" in text
+
+
+def test_a_lab_left_by_a_killed_run_is_removed_and_a_live_one_kept(tmp_path, monkeypatch):
+    """A run killed with SIGKILL leaves its containers and volume; the next docker lab removes
+    them (its owner is gone) and leaves alone a lab whose owner still runs and its own project."""
+    import subprocess
+    import sys
+
+    from support.lab.docker import lab_owner, reap_stale_labs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    boot = lab_owner().split(":")[0]
+    calls = tmp_path / "calls"
+    docker = tmp_path / "docker"
+    docker.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {calls}\n'
+        'case "$1 $2" in\n'
+        f'  "ps -a") printf "c1\\traptorspecold\\t{boot}:{dead.pid}\\nc2\\traptorspecold\\t{boot}:{dead.pid}\\n'
+        f'c3\\traptorspeclive\\t{lab_owner()}\\nc4\\traptorspecmine\\t{boot}:{dead.pid}\\n'
+        'c5\\traptorspecancient\\t\\n" ;;\n'
+        '  "volume ls") case "$*" in *raptorspecold*) echo raptorspecold_writeback;; esac ;;\n'
+        "esac\nexit 0\n")
+    docker.chmod(0o755)
+    removed = reap_stale_labs(str(docker), keep_project="raptorspecmine")
+    lines = calls.read_text().splitlines()
+    assert "rm -f c1 c2" in lines and "volume rm raptorspecold_writeback" in lines, lines
+    assert "rm -f c5" in lines, "a lab without an owner label (an older suite's) is stale too"
+    assert not any("c3" in line or "c4" in line for line in lines if line.startswith("rm")), lines
+    assert len(removed) == 2 and removed[1].startswith("raptorspecold (owner ") and "gone" in removed[1], removed
+    # an engine that cannot be asked: nothing removed, nothing raised
+    assert reap_stale_labs(str(tmp_path / "no-such-docker")) == []

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from support import waits
+from support import procs, waits
 from support.errors import DockerUnavailable, LabError
 from support.lab.base import LabBase, tail, warn
 from support.lab.config import LabConfig
@@ -111,6 +111,78 @@ class Dockerd:
 def compose_command() -> str:
     """Debian's ``docker-compose`` (1.29) when installed, else the ``docker compose`` plugin."""
     return "docker-compose" if shutil.which("docker-compose") else "docker compose"
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown-boot"
+
+
+def lab_owner() -> str:
+    """This process as the owner of a docker lab: ``"<boot id>:<pid>"`` (the containers'
+    ``raptorspec.owner`` label; the boot id rules out a pid reused after a reboot)."""
+    return f"{_boot_id()}:{os.getpid()}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """True when the process named by a ``raptorspec.owner`` label no longer runs (or the label
+    is empty: a lab made before owners were labelled)."""
+    boot, _, pid = owner.partition(":")
+    if not pid.isdigit():
+        return True
+    return boot != _boot_id() or not procs.pid_alive(int(pid))
+
+
+def reap_stale_labs(docker: str = "docker", keep_project: str | None = None) -> list[str]:
+    """Remove the docker labs left by runs that ended without their cleanup (``kill -9``, a
+    crash, a machine stopped mid-run): the containers labelled ``raptorspec.run`` whose
+    ``raptorspec.owner`` process is gone, with their compose project's volumes and networks.
+    A lab whose owner still runs (another run on this machine) and ``keep_project`` are left
+    alone. Returns one line per project removed (for a warning); ``[]`` when the engine cannot
+    be asked. Never raises for a failed removal: what could not be removed is named in the line.
+    """
+    fmt = '{{.ID}}\t{{.Label "com.docker.compose.project"}}\t{{.Label "raptorspec.owner"}}'
+    try:
+        out = subprocess.run([docker, "ps", "-a", "--filter", "label=raptorspec.run", "--format", fmt],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if out.returncode != 0:
+        return []
+    stale: dict[str, list[str]] = {}
+    owners: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        cid, project, owner = (line.split("\t") + ["", ""])[:3]
+        if not cid.strip() or not project or project == keep_project or not _owner_gone(owner):
+            continue
+        stale.setdefault(project, []).append(cid.strip())
+        owners[project] = owner or "(no owner label)"
+    removed = []
+    for project, containers in sorted(stale.items()):
+        failed = []
+        label = f"label=com.docker.compose.project={project}"
+        steps = [("rm", ["rm", "-f", *containers])]
+        for kind in ("volume", "network"):
+            try:
+                ids = subprocess.run([docker, kind, "ls", "-q", "--filter", label], capture_output=True,
+                                     text=True, timeout=60).stdout.split()
+            except (OSError, subprocess.TimeoutExpired):
+                ids = []
+            if ids:
+                steps.append((f"{kind} rm", [kind, "rm", *ids]))
+        done = []
+        for what, args in steps:
+            try:
+                proc = subprocess.run([docker, *args], capture_output=True, text=True, timeout=120)
+                ok = proc.returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+            (done if ok else failed).append(f"{what} {' '.join(args[2:])}")
+        removed.append(f"{project} (owner {owners[project]} is gone): " + "; ".join(done)
+                       + (f"; FAILED: {'; '.join(failed)}" if failed else ""))
+    return removed
 
 
 class DockerLab(LabBase):
@@ -209,7 +281,10 @@ class DockerLab(LabBase):
             shutil.copy2(self.binary, context / "velociraptor")
         # the compose file reads these (its ${RAPTORSPEC_*} variables)
         self._env.update(RAPTORSPEC_LAB_DIR=str(self.dir), RAPTORSPEC_DOCKER_CONTEXT=str(context),
-                         RAPTORSPEC_VR_VERSION=VERSION, RAPTORSPEC_RUN_ID=self.run_id)
+                         RAPTORSPEC_VR_VERSION=VERSION, RAPTORSPEC_RUN_ID=self.run_id,
+                         RAPTORSPEC_LAB_OWNER=lab_owner())
+        for line in reap_stale_labs(keep_project=self._compose[self._compose.index("-p") + 1]):
+            warn(f"removed a docker lab left by a run that ended without its cleanup: {line}")
         self._up_attempted = True
         for command in self.setup:
             out = self._run(*shlex.split(command), timeout=900)
