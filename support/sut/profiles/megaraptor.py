@@ -199,7 +199,7 @@ class Megaraptor(Profile):
             " error is in a log the client drops",
         "resource:velociraptor://server-info::The server information gives Velociraptor's version":
             "asks server_version(), which Velociraptor 0.77.2 does not have ('Symbol server_version not found'): "
-            "the page says version 'unknown'",
+            "the page's version is null, and its info() gives only the host's versions (OS, kernel, Go)",
         "resource:velociraptor://deployments":
             "without the optional [deployment] extra, deployers/docker_deployer.py evaluates the annotation "
             "docker.DockerClient at import: NameError \"name 'docker' is not defined\", not the ImportError the "
@@ -258,7 +258,7 @@ class Megaraptor(Profile):
             "offline_collector.py's ValueError 'Unsupported target OS'",
         "check_agent_deployment::Agents of a deployment that does not exist are refused by name":
             "never looks the deployment up: for vr-raptorspec-none it answers success with every client of "
-            "Velociraptor's clients() (total_clients 1, online 1), as if they were that deployment's agents",
+            "Velociraptor's clients() (every client of the lab, online), as if they were that deployment's agents",
         "deploy_server_cloud::A refused cloud server leaves no keys behind":
             "deploy_server() generates and saves a certificate bundle before it checks the provider: refusing "
             "'Unknown deployment type: raptorspec-nimbus' it leaves ca.key, server.key and api_client.key (and "
@@ -282,6 +282,38 @@ class Megaraptor(Profile):
         "prompt:deploy_and_triage::The deploy and triage prompt recommends only artifacts Velociraptor has":
             "recommends Windows.Detection.Ransomware and Windows.Detection.Autoruns, which Velociraptor 0.77.2 "
             "does not have",
+        # issue 10, the whole spec (344 runs: hunts, flows, resources, discovery, prompts, deployment too),
+        # seen on the embedded lab 2026-11-29 (a089b23)
+        "run_vql::A query that never ends comes back as an error within 60 seconds":
+            "no answer within 90 s: VelociraptorClient.query gives Query a 30 s deadline and retries "
+            "DEADLINE_EXCEEDED twice (tenacity, client.py), so an endless query answers after some 95 s",
+        "run_vql::While a slow query runs, another request is answered within 10 seconds":
+            "its async tools call the blocking gRPC client on the event loop (client.query in tools/vql.py): "
+            "list_clients is answered only when the 20 s query ends",
+        "server:hygiene::No tool reports a failure as a success":
+            "answers handled failures as {\"error\", \"hint\"} with isError false: collect_artifact, create_hunt, "
+            "get_artifact, get_client_info, get_flow_status, modify_hunt",
+        "create_hunt::The parameters I give a hunt reach Velociraptor":
+            "puts parameters into the VQL as a JSON literal (spec={...}, tools/hunts.py), a VQL syntax error it "
+            "drops: no hunt is made, 'Failed to create hunt'",
+        "list_hunts::The state asked for is applied before the limit":
+            "asks hunts() LIMIT <limit> and filters the state afterwards in Python (tools/hunts.py): the limit "
+            "cuts hunts of every state first, so 1 PAUSED hunt is listed of the 2 asked for, though 3 are held",
+        "modify_hunt::Starting a stopped hunt sets it running again":
+            "sends hunt_update(state='RUNNING'), refused by Velociraptor ('Unexpected arg state'), answered as "
+            "success; the hunt stays STOPPED",
+        "get_flow_results::A limit caps the rows of a collection with several sources":
+            "asks source(client_id, flow_id) with no artifact, which gives none of the rows of named sources "
+            "(Generic.Client.Info/<Source>, 22 held): result_count 0 as success, and no flag that rows were left out",
+        "get_flow_results::A limit that falls at the end of one source still says rows were left out":
+            "asks source(client_id, flow_id) with no artifact, which gives none of the rows of named sources "
+            "(Generic.Client.Info/<Source>, 22 held): result_count 0 as success, and no flag that rows were left out",
+        "prompt:offline_collection_kit::The offline collection kit prompt recommends artifacts for the OS I name, "
+        "<os>::windows":
+            "recommends Windows.KapeFiles.Targets for windows, which Velociraptor 0.77.2 does not have",
+        "prompt:offline_collection_kit::The offline collection kit prompt recommends artifacts for the OS I name, "
+        "<os>::macos":
+            "recommends MacOS.Sys.Users for macos, which Velociraptor 0.77.2 does not have",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
