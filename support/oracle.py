@@ -237,9 +237,16 @@ class Oracle:
         return self.query("SELECT * FROM flows(client_id=RsClientId)", {"RsClientId": client_id})
 
     def flow(self, client_id: str, flow_id: str) -> dict[str, Any] | None:
-        """One flows() row, or None."""
-        return self.query_one("SELECT * FROM flows(client_id=RsClientId, flow_id=RsFlowId)",
-                              {"RsClientId": client_id, "RsFlowId": flow_id})
+        """One flows() row, or None: also for a client Velociraptor does not know, for which
+        ``flows()`` reports an error (NotFoundError) instead of no row. Raises
+        :class:`VQLError` for any other error."""
+        try:
+            return self.query_one("SELECT * FROM flows(client_id=RsClientId, flow_id=RsFlowId)",
+                                  {"RsClientId": client_id, "RsFlowId": flow_id})
+        except VQLError:
+            if self.client(client_id) is None:
+                return None
+            raise
 
     def source(self, client_id: str, flow_id: str, artifact: str) -> list[dict[str, Any]]:
         """A flow's rows of ``artifact`` (``Artifact/Source`` for a named source)."""

@@ -176,3 +176,13 @@ def test_every_sut_call_a_step_makes_is_observed_by_the_ledger(book):
     assert ledger.sent("create_hunt") == {"artifacts": ["A"]}
     assert [e.ident for e in ledger.created("hunt")] == ["H.42"]
     ledger.entries.clear()  # H.42 exists nowhere: nothing to remove
+
+
+def test_a_flow_recorded_for_a_client_velociraptor_does_not_know_is_gone_not_an_error(oracle, run_id):
+    """A SUT's reply may echo a flow id on a made-up client (the hygiene sweep's cancel_flow
+    on C.0000000000000000): flows() reports NotFoundError there, which crashed the run's audit."""
+    unknown = "C.0000000000000000"
+    assert oracle.flow(unknown, "F.RAPTORSPEC0000") is None
+    ledger = Ledger(oracle, f"t{run_id}")
+    ledger.flow(unknown, "F.RAPTORSPEC0000")
+    assert ledger.clean() == []

@@ -493,3 +493,34 @@ def test_nonsense_sut_option_values_are_usage_errors(argv, words):
     done = subprocess.run([sys.executable, "-m", "pytest", "features/", "--collect-only", "-q", *argv],
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert done.returncode == 4 and words in done.stderr, done.stderr
+
+
+_TEARDOWN_FAULT = '''
+import os
+import pytest
+from support.errors import OracleError, SutStreamError
+
+@pytest.fixture(autouse=True)
+def _fault_at_the_end(request):
+    yield
+    if "a_client_that_is_not_found" in request.node.name:
+        if os.environ.get("FAULT") == "suite":
+            raise OracleError("the leak audit could not ask Velociraptor")
+        raise SutStreamError("SUT fake: non-protocol output after its last reply")
+'''
+
+
+@pytest.mark.parametrize("fault, outcomes", [("suite", {"xfailed": 1, "errors": 1}), ("sut", {"xfailed": 2})])
+def test_a_known_defect_never_hides_an_error_of_the_suite_at_teardown(fake_project, monkeypatch, fault, outcomes):
+    """A strict xfail covers the SUT's faults, at teardown too; an error of the suite at a known-defect
+    scenario's teardown (e.g. the run's leak audit, charged to the last test) is an error, not an XFAIL."""
+    fake_project.makepyfile(teardown_fault=_TEARDOWN_FAULT)
+    monkeypatch.setenv("FAULT", fault)
+    command = shlex.join([sys.executable, str(FAKES / "fake_server.py")])
+    result = fake_project.runpytest_subprocess(
+        f"--sut-profile={FAKES / 'fake_profile.py'}", f"--sut-command={command}", "-p", "teardown_fault",
+        "-k", "a_client_that_is_not_found", "-p", "no:cacheprovider", "-rxE")
+    result.assert_outcomes(**outcomes)
+    if fault == "suite":
+        result.stdout.fnmatch_lines(["*ERROR at teardown*", "*OracleError: the leak audit could not ask*",
+                                     "*not covered by the known defect (answers every client id with not found)*"])

@@ -46,7 +46,8 @@ Feature: List hunts
 
   @tool:list_hunts
   Scenario: The state asked for is applied before the limit
-    Given 3 paused hunts "older-paused" for "Generic.Client.Info" aimed at no client
+    Given 3 stopped hunts "older-stopped" for "Generic.Client.Info" aimed at no client
+    And 3 paused hunts "paused" for "Generic.Client.Info" aimed at no client
     And 3 stopped hunts "newer-stopped" for "Generic.Client.Info" aimed at no client
     When I list the hunts that are PAUSED, keeping at most 2
     Then the server under test lists exactly 2 hunts, each one Velociraptor holds

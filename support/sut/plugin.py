@@ -228,6 +228,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reasons = [r for t in tools if (r := profile.defect(t, title, example, whole_tool=t not in per_row))]
         if reasons:
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"SUT {name}: known defect: {reasons[0]}"))
+            item.stash[_KNOWN_DEFECT] = reasons[0]
+
+
+_KNOWN_DEFECT = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside pytest's skipping wrapper: it sees the xfail verdict
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A known defect (a strict xfail) covers what the SUT does wrong: the scenario's steps and
+    a fault of the SUT found at the scenario's start or end (a :class:`SutError`: late output,
+    a crash). pytest's xfail would also swallow any error at setup or teardown; an error of the
+    suite there (the lab, the oracle, the leak audit of the run, which pytest charges to the
+    last test's teardown) is reported as the error it is, never as the SUT's known defect."""
+    rep = yield
+    if (call.when != "call" and call.excinfo is not None and hasattr(rep, "wasxfail")
+            and _KNOWN_DEFECT in item.stash and not isinstance(call.excinfo.value, SutError)):
+        rep.outcome = "failed"
+        del rep.wasxfail
+        rep.sections.append(("raptorspec", f"not covered by the known defect ({item.stash[_KNOWN_DEFECT]}): "
+                                           f"an error of the suite at {call.when}"))
+    return rep
 
 
 # ---------------------------------------------------------------------------- sessions
