@@ -183,7 +183,10 @@ def test_the_run_end_reports_escaped_processes_and_late_faults(tmp_path: Path, m
     os.kill(stuck.pgid, 9)
     wait_for(lambda: (procs.info(helper).ppid != stuck.pgid, procs.info(helper)), "the helper orphaned",
              timeout=5, interval=0.02)
-    noisy.call_tool("late_garbage", {"delay": 0.0, "line": "bye from stdout"})
+    # the group's processes die in any order: the helper may be orphaned before the supervisor is gone
+    wait_for(lambda: (stuck.alive() is not None, stuck.alive()), "the killed SUT seen dead", timeout=5, interval=0.02)
+    # late, not during the call: a line written with no delay can reach the reader before the call returns
+    noisy.call_tool("late_garbage", {"delay": 0.3, "line": "bye from stdout"})
     wait_for(lambda: (noisy.alive() is not None, noisy.alive()), "the late line", timeout=5, interval=0.02)
     real_kill = procs.os.kill
     monkeypatch.setattr(procs.os, "kill", lambda pid, sig: None if pid == helper else real_kill(pid, sig))
