@@ -157,6 +157,12 @@ def test_sut_url_drives_scenarios_with_the_named_profile(pytester, http_fake):
     nowhere = pytester.runpytest("--sut=velociraptor-mcp-server", "--sut=iflow-mcp-mgreen27-mcp-velociraptor",
                                  f"--sut-url={http_fake.url}")
     assert nowhere.ret != 0 and "would reach none of" in nowhere.stderr.str()
+    # the bundled reference server is started by the suite: a URL or command beside it and a PyPI
+    # server reached neither, and both ran on stdio as if nothing had been asked
+    for reach in (f"--sut-url={http_fake.url}", "--sut-command=/nonexistent/cmd"):
+        beside = pytester.runpytest("--sut=reference", "--sut=velociraptor-mcp-server", reach)
+        assert beside.ret == pytest.ExitCode.USAGE_ERROR and "would reach none of reference, velociraptor-mcp-server" \
+            in beside.stderr.str(), (reach, beside.stderr.str(), beside.stdout.str()[-1500:])
 
 
 def test_a_usage_error_leaves_pytest_bdd_as_it_found_it(pytester):

@@ -151,11 +151,15 @@ def _check_selection(config: pytest.Config) -> None:
         suts = config.stash[_SUTS_KEY] = resolve_suts(config)
     except SutConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    url = config.getoption("sut_url", None)
-    if url and not any(not get_profile(n, config).installable for n in suts) and len(suts) != 1:
-        raise pytest.UsageError(
-            f"--sut-url {url} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
-            f"does not install, or to a lone --sut NAME")
+    # the rule SutSessions._applies follows: a SUT the suite can neither install nor start
+    # (needs_command), or a lone --sut NAME; the bundled reference server is started by the suite
+    for option in ("sut_url", "sut_command"):
+        given = config.getoption(option, None)
+        if given and len(suts) != 1 and not any(needs_command(get_profile(n, config)) for n in suts):
+            flag = "--" + option.replace("_", "-")
+            raise pytest.UsageError(
+                f"{flag} {given} would reach none of {', '.join(suts)}: it applies to the one SUT the suite "
+                f"neither installs nor bundles (e.g. --sut megaraptor), or to a lone --sut NAME")
 
 
 @pytest.hookimpl(tryfirst=True)
