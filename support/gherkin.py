@@ -8,7 +8,8 @@ feature's description, and reads files as plain UTF-8. So, without these checks:
 * a step written under ``Feature:`` (or ``Rule:``) above the first scenario → it is prose, the
   scenario passes without it;
 * a scenario with no steps → it passes having checked nothing;
-* a UTF-8 byte-order mark → a parse error quoting a line that looks right.
+* a UTF-8 byte-order mark → a parse error quoting a line that looks right;
+* an empty (or comment-only) file → ``KeyError: 'feature'`` naming no file, for the whole spec.
 
 :func:`problems_in` finds these (and names the invisible character behind a parse error);
 ``features/test_spec.py`` fails collection with its list before binding, and reads files as
@@ -85,6 +86,9 @@ def problems_of(path: Path) -> list[str]:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         return [f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}): save the file as UTF-8"]
     lines = text.split("\n")
+    if not [line for line in lines if line.strip() and not line.strip().startswith(("#", "@"))]:
+        return [f"{path}:1: no Feature: line (the file is empty, or only comments and tags): pytest-bdd "
+                "cannot bind it and fails the whole spec; write its Feature: or delete the file"]
     try:
         doc = Parser().parse(text)
     except CompositeParserException as exc:
@@ -98,8 +102,8 @@ def problems_of(path: Path) -> list[str]:
             problems.append(f"{path}:{number}: invisible characters: {', '.join(hidden)} (an editor does not show "
                             "them; Gherkin does not read the line as written: delete and retype them)")
     feature = doc.get("feature")
-    if not feature:
-        return problems
+    if not feature:  # not reached for the files above; kept so that nothing passes unread
+        return problems + [f"{path}:1: no Feature: line: pytest-bdd cannot bind this file"]
     dialect = Dialect.for_name(feature.get("language", "en"))
     # "* " is a step keyword too, but in a description it is far more often a bullet list.
     step_keywords = tuple({k for k in (dialect.given_keywords + dialect.when_keywords + dialect.then_keywords

@@ -496,3 +496,16 @@ def test_the_readme_walk_from_a_new_feature_to_a_run_of_just_that_file(tmp_path)
     by_title = run("-m", "pytest", "features/vql/vql_help_functions.feature::Help on functions names a function",
                    "--collect-only", "-q", "--report", "none")
     assert sorted(line for line in by_title.stdout.splitlines() if "::" in line) == sorted(selected), by_title.stdout
+
+
+# ---------------------------------------------------------------------------- what an author gets wrong fails loudly
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# just a comment\n# language: en\n"], ids=["empty", "blank", "comments"])
+def test_a_feature_file_with_no_feature_line_fails_collection_naming_it(project, text):
+    """pytest-bdd 9 raised KeyError: 'feature' for such a file, naming no file."""
+    write(project, "vql/empty.feature", text)
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/empty.feature:1: no Feature: line*"])
+    assert "KeyError" not in result.stdout.str()
