@@ -9,6 +9,7 @@ feature's description, and reads files as plain UTF-8. So, without these checks:
   scenario passes without it;
 * a scenario with no steps → it passes having checked nothing;
 * a UTF-8 byte-order mark → a parse error quoting a line that looks right;
+* a Scenario Outline with no example row → it runs once with the literal ``<placeholder>``;
 * an empty (or comment-only) file → ``KeyError: 'feature'`` naming no file, for the whole spec.
 
 :func:`problems_in` finds these (and names the invisible character behind a parse error);
@@ -123,8 +124,10 @@ def problems_of(path: Path) -> list[str]:
         if not sc["steps"]:
             problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no steps "
                             "(it would pass having checked nothing)")
+    outline_keywords = {k.strip() for k in dialect.scenario_outline_keywords}
     for sc in scenarios:
-        problems += _placeholder_problems(path, sc)
+        empty = _example_problems(path, sc, outline_keywords)
+        problems += empty or _placeholder_problems(path, sc)
     for name, at in seen.items():
         if len(at) > 1:
             problems.append(f"{path}:{at[0]}: {len(at)} scenarios titled {name!r} (lines "
@@ -133,6 +136,28 @@ def problems_of(path: Path) -> list[str]:
 
 
 _PLACEHOLDER = re.compile(r"<([^<>\n]+)>")
+
+
+def _example_problems(path: Path, scenario: dict[str, Any], outline_keywords: set[str]) -> list[str]:
+    """A Scenario Outline with no example row (no Examples, an ``Examples:`` with no table, or
+    a header with no rows), or one Examples table with no rows beside full ones.
+
+    pytest-bdd 9 runs an outline with no rows once, its steps given the literal
+    ``<placeholder>`` text (``collect_example_parametrizations`` returns None), so it could pass
+    having tried nothing; an empty table beside a full one is dropped in silence."""
+    examples = scenario.get("examples") or []
+    is_outline = scenario.get("keyword", "").strip() in outline_keywords
+    if not examples and not is_outline:
+        return []
+    kind = scenario.get("keyword", "Scenario Outline").strip()
+    rows = sum(len(t.get("tableBody") or []) for t in examples)
+    if rows == 0:
+        return [f"{path}:{scenario['location']['line']}: {kind} {scenario['name']!r} has no example rows "
+                f"({'no Examples:' if not examples else 'its Examples have no rows under their header'}): pytest-bdd "
+                "would run it once, its steps given the literal <placeholder> text; add an Examples table with rows"]
+    return [f"{path}:{t['location']['line']}: the Examples table of {kind} {scenario['name']!r} has "
+            f"{'no rows' if t.get('tableHeader') else 'no rows (no table at all)'}: it adds nothing to the run; "
+            "fill it or delete it" for t in examples if not t.get("tableBody")]
 
 
 def _placeholder_problems(path: Path, scenario: dict[str, Any]) -> list[str]:

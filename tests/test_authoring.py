@@ -509,3 +509,26 @@ def test_a_feature_file_with_no_feature_line_fails_collection_naming_it(project,
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*features/vql/empty.feature:1: no Feature: line*"])
     assert "KeyError" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("examples", ["", "\n    Examples:\n", "\n    Examples:\n      | label |\n"],
+                         ids=["no-examples", "examples-without-table", "header-without-rows"])
+def test_a_scenario_outline_without_example_rows_fails_collection(project, examples):
+    """pytest-bdd ran such an outline once, its steps given the literal "<label>": it passed."""
+    write(project, "vql/run_vql.feature", '@tool:run_vql\nFeature: F\n\n  Scenario Outline: Labels\n'
+                                          '    Given a client\n    Then the labels are <label>\n' + examples)
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/run_vql.feature:[4-9]: Scenario Outline 'Labels' has no example "
+                                 "rows*"])
+
+
+def test_an_empty_examples_table_beside_a_full_one_fails_collection(project):
+    write(project, "vql/run_vql.feature", '@tool:run_vql\nFeature: F\n\n  Scenario Outline: Labels\n'
+                                          '    Given a client\n    Then the cell reads "<value>"\n\n'
+                                          '    Examples:\n      | value |\n      | a \\| b |\n\n'
+                                          '    Examples: none yet\n      | value |\n')
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/run_vql.feature:12: the Examples table of Scenario Outline 'Labels' "
+                                 "has no rows*"])
