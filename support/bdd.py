@@ -130,3 +130,15 @@ def raise_deferred_usage_errors(config: Any) -> None:
     problems = config.stash.get(_deferred_key(), [])
     if problems:
         raise pytest.UsageError("\n".join(dict.fromkeys(problems)))
+
+
+# -- the config of the run that is collecting ------------------------------------------------
+
+
+def current_config() -> Any:
+    """The ``pytest.Config`` of the run collecting now, as pytest-bdd 9 itself finds it for
+    ``scenarios()`` (``pytest_bdd.utils.CONFIG_STACK``, pushed at configure, popped at
+    unconfigure); None outside a pytest run."""
+    from pytest_bdd.utils import CONFIG_STACK
+
+    return CONFIG_STACK[-1] if CONFIG_STACK else None

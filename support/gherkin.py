@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -28,7 +29,7 @@ from gherkin.dialect import Dialect
 from gherkin.errors import CompositeParserException, ParserError
 from gherkin.parser import Parser
 
-__all__ = ["problems_in", "problems_of", "invisible_characters", "read_feature", "preload_features"]
+__all__ = ["problems_in", "problems_of", "spec_problems", "title_problems", "checked_features", "Problem", "invisible_characters", "read_feature", "preload_features"]
 
 _BOM = "\ufeff"
 _VISIBLE_SPACE = {" ", "\t"}
@@ -59,24 +60,125 @@ def read_feature(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def preload_features(folder: Path | str) -> None:
-    """Parse every ``*.feature`` below ``folder`` into pytest-bdd's feature cache as
-    ``utf-8-sig`` (a leading BOM accepted). Needed because pytest-bdd 9's ``scenarios()``
-    does not pass its ``encoding`` to the parser (pytest_bdd/scenario.py, ``get_features``);
-    it then finds each file already parsed. Raises what pytest-bdd raises for a bad file."""
+def preload_features(features: Path | str | Iterable[Path | str]) -> None:
+    """Parse every ``*.feature`` below a folder (or each file of a list) into pytest-bdd's
+    feature cache as ``utf-8-sig`` (a leading BOM accepted). Needed because pytest-bdd 9's
+    ``scenarios()`` does not pass its ``encoding`` to the parser (pytest_bdd/scenario.py,
+    ``get_features``); it then finds each file already parsed. Raises what pytest-bdd raises
+    for a bad file."""
     from pytest_bdd.feature import get_feature
 
-    for path in sorted(Path(folder).resolve().rglob("*.feature")):
+    if isinstance(features, (str, Path)):
+        features = Path(features).resolve().rglob("*.feature")
+    for path in sorted(Path(p).resolve() for p in features):
         get_feature(str(path.parent), path.name, encoding="utf-8-sig")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of the spec: the feature files it concerns (one, or the files sharing a
+    title) and its text, ``<path>:<line>: <what>``."""
+
+    files: tuple[Path, ...]
+    text: str
 
 
 def problems_in(folder: Path | str) -> list[str]:
     """Every problem of every ``*.feature`` below ``folder`` (sorted by file), as lines
-    ``<path>:<line>: <what>``; empty when all is well."""
-    problems: list[str] = []
-    for path in sorted(Path(folder).rglob("*.feature")):
-        problems.extend(problems_of(path))
+    ``<path>:<line>: <what>``; empty when all is well. Includes :func:`title_problems`."""
+    return [p.text for p in spec_problems(folder)]
+
+
+def spec_problems(folder: Path | str | None = None, files: Iterable[Path | str] | None = None) -> list[Problem]:
+    """The problems of every ``*.feature`` below ``folder`` and of ``files``: each file's own
+    (:func:`problems_of`, sorted by file) then one title used in two files
+    (:func:`title_problems`)."""
+    paths = sorted({Path(p) for p in (files or ())} | set(Path(folder).rglob("*.feature") if folder else ()))
+    found = [Problem((path,), text) for path in paths for text in problems_of(path)]
+    return found + title_problems(paths)
+
+
+def _titles(path: Path) -> list[tuple[str, int]]:
+    """(title, line) of every scenario of a feature file (inside Rules too); [] when it does not parse."""
+    try:
+        doc = Parser().parse(read_feature(path))
+    except (UnicodeDecodeError, CompositeParserException, ParserError):
+        return []
+    feature = doc.get("feature") or {}
+    out = []
+    for child in feature.get("children", []):
+        for c in [child, *child.get("rule", {}).get("children", [])]:
+            if "scenario" in c:
+                out.append((c["scenario"]["name"].strip(), c["scenario"]["location"]["line"]))
+    return out
+
+
+def title_problems(paths: Iterable[Path]) -> list[Problem]:
+    """One scenario title in two (or more) feature files, as a :class:`Problem` of all of them.
+
+    A title names one scenario everywhere: the report, a SUT profile's known defect
+    ``tool::<title>``, ``pytest x.feature::<title>``. Two files sharing one let a known defect
+    (a strict xfail) land on an unrelated scenario of the same tool. (Two scenarios with one
+    title in one file are :func:`problems_of`'s.)"""
+    where: dict[str, list[tuple[Path, int]]] = {}
+    for path in sorted(paths):
+        for title, line in dict(reversed(_titles(path))).items():  # first line per file
+            where.setdefault(title, []).append((path, line))
+    problems = []
+    for title, at in sorted(where.items(), key=lambda kv: kv[1][0]):
+        if len(at) > 1:
+            (first, line), others = at[0], at[1:]
+            problems.append(Problem(tuple(p for p, _ in at), (
+                f"{first}:{line}: scenario title {title!r} is also the title of "
+                f"{', '.join(f'{p}:{n}' for p, n in others)}: a title names one scenario in the whole spec "
+                "(the report, known defects tool::<title>, x.feature::<title>); give each its own")))
     return problems
+
+
+def checked_features(folder: Path | str) -> list[Path]:
+    """The feature files below ``folder`` for ``features/test_spec.py`` to bind, once checked.
+
+    Call it while pytest collects (it reads the run's config from pytest-bdd, and the features
+    the run is narrowed to from :func:`support.plugin.feature_scope`). A problem of a feature
+    the run includes fails collection (``pytest.fail``) with every such problem, one line each;
+    problems only of other files are named in one :class:`~support.errors.FeatureProblemsElsewhere`
+    warning, and those files are not bound (pytest-bdd could not parse some of them). Returns
+    the files to bind, sorted."""
+    import warnings
+
+    import pytest
+
+    from support.bdd import current_config
+    from support.errors import FeatureProblemsElsewhere
+
+    config = current_config()
+    scope = None
+    if config is not None:
+        from support.plugin import feature_scope
+
+        scope = feature_scope(config)
+    folder = Path(folder).resolve()
+    files = sorted(folder.rglob("*.feature"))
+    problems = spec_problems(folder)
+
+    def in_scope(path: Path) -> bool:
+        return scope is None or any(path == s or s in path.parents for s in scope)
+
+    ours = [p.text for p in problems if any(in_scope(f) for f in p.files)]
+    if ours:
+        pytest.fail("the features hold what pytest-bdd would lose:\n" + "\n".join(ours), pytrace=False)
+    broken = sorted({f for p in problems for f in p.files})
+    if broken:
+        root = config.rootpath.resolve() if config is not None else folder.parent
+
+        def shown(path: Path) -> str:
+            return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+        warnings.warn(FeatureProblemsElsewhere(
+            f"{len(broken)} feature file{'s' if len(broken) > 1 else ''} outside this run "
+            f"{'have' if len(broken) > 1 else 'has'} problems (the full run fails on them): "
+            f"{', '.join(map(shown, broken))}; `python -m support.gherkin lint` lists them"), stacklevel=2)
+    return [f for f in files if f not in broken]
 
 
 def problems_of(path: Path) -> list[str]:

@@ -93,6 +93,13 @@ def _map_feature_arguments(config: pytest.Config) -> None:
             config.stash[_FEATURE_FILTER] = filters
 
 
+def feature_scope(config: pytest.Config) -> list[Path] | None:
+    """The feature files and folders this run is narrowed to (``pytest features/clients/``,
+    ``pytest x.feature[::Title]``), resolved; None when it runs the whole spec."""
+    filters = config.stash.get(_FEATURE_FILTER, None)
+    return [path for path, _ in filters] if filters else None
+
+
 def _feature_of(tpl: Any) -> Path:
     return Path(tpl.feature.filename).resolve()
 

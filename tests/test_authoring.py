@@ -532,3 +532,32 @@ def test_an_empty_examples_table_beside_a_full_one_fails_collection(project):
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*features/vql/run_vql.feature:12: the Examples table of Scenario Outline 'Labels' "
                                  "has no rows*"])
+
+
+def test_one_title_in_two_features_fails_collection_naming_both_files(project):
+    """A title names one scenario everywhere (report, known defects ``tool::title``,
+    ``x.feature::title``): a known defect keyed by it would land on the other feature's scenario."""
+    write(project, "vql/my.feature", "@tool:list_clients\nFeature: Mine\n\n  Scenario: The client is listed\n"
+                                     "    Given a client\n    Then this check fails\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/clients/list_clients.feature:4: scenario title 'The client is listed' is "
+                                 "also the title of *features/vql/my.feature:4*"])
+    result = project.runpytest("features/vql/my.feature")  # a run of either file fails too
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_a_run_of_some_features_fails_only_on_their_problems_and_names_the_others(project):
+    """A broken file elsewhere does not block `pytest features/clients/`; one warning names it;
+    a run that includes it, and the full run, still fail."""
+    write(project, "vql/my.feature", "@tool:run_vql\nFeature: Mine\n\n  Scenario: Twice\n    Given a client\n\n"
+                                     "  Scenario: Twice\n    Given a client\n")
+    write(project, "vql/empty.feature", "# nothing yet\n")
+    result = project.runpytest("features/clients/")
+    result.assert_outcomes(passed=2, skipped=2, xfailed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*2 feature files outside this run have problems (the full run fails on them): "
+                                 "*features/vql/empty.feature, *features/vql/my.feature*"])
+    for args in (["features/vql/"], ["features/"], []):
+        result = project.runpytest(*args)
+        assert result.ret == pytest.ExitCode.INTERRUPTED, args
+        result.stdout.fnmatch_lines(["*vql/my.feature:4: 2 scenarios titled 'Twice'*"])
