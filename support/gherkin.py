@@ -417,11 +417,55 @@ def _tables(node: Any) -> Iterable[list[dict[str, Any]]]:
             yield from _tables(value)
 
 
+def tag_problems(path: Path, tool_rows: Iterable[str]) -> list[str]:
+    """What collection (support/plugin.py) rejects about a feature's tools, found in its text
+    for the linter: a scenario with no ``@tool:`` tag (on it, its Rule or its feature) and no
+    Examples column ``tool`` in every Examples table; an Examples ``tool`` value that is not one
+    of ``tool_rows``. (Unknown tags are gherkin-lint's ``allowed-tags``.) As ``<path>:<line>: …``."""
+    try:
+        doc = Parser().parse(read_feature(path))
+    except (UnicodeDecodeError, CompositeParserException, ParserError):
+        return []  # problems_of reports these
+    rows = set(tool_rows)
+    feature = doc.get("feature") or {}
+
+    def tagged(node: dict[str, Any]) -> bool:
+        return any(t["name"].startswith("@tool:") for t in node.get("tags", []))
+
+    problems = []
+    groups = [(tagged(feature), c) for c in feature.get("children", []) if "scenario" in c]
+    for child in feature.get("children", []):
+        if "rule" in child:
+            groups += [(tagged(feature) or tagged(child["rule"]), c) for c in child["rule"]["children"] if "scenario" in c]
+    for inherited, child in groups:
+        sc = child["scenario"]
+        untagged = not (inherited or tagged(sc))
+        tables = sc.get("examples") or []
+        for table in tables:
+            columns = [c["value"] for c in (table.get("tableHeader") or {}).get("cells", [])]
+            if "tool" not in columns:
+                continue
+            i = columns.index("tool")
+            for row in table.get("tableBody") or []:
+                value = row["cells"][i]["value"]
+                if value not in rows:
+                    problems.append(f"{path}:{row['location']['line']}: Examples column tool names no canonical tool: "
+                                    f"{value!r}")
+        tool_columns = [t for t in tables if "tool" in [c["value"] for c in (t.get("tableHeader") or {}).get("cells", [])]]
+        if untagged and (not tables or len(tool_columns) < len(tables)):
+            problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no @tool:<canonical tool> "
+                            "tag (on it, its Rule or its feature, or an Examples column named tool): every scenario "
+                            "is in the matrix")
+    return problems
+
+
 def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) -> tuple[int, str]:
     """Lint feature files/folders the house way: gherkin-lint (indentation, duplicate names,
     empty files and backgrounds, known tags, whitespace, …) with :func:`linter_config`, then
-    aligned tables and :func:`problems_of`. Returns ``(exit status, report text)``: 0 and ""
-    when clean. Raises :class:`LinterUnavailable`."""
+    aligned tables and the checks collection runs (:func:`problems_of`, :func:`tag_problems`,
+    :func:`title_problems` against the whole of ``features/`` for a file inside it). Returns
+    ``(exit status, report text)``: 0 and "" when clean; 2 and one line per path that does not
+    exist. Raises :class:`LinterUnavailable`."""
     import json
     import re
     import subprocess
@@ -432,6 +476,10 @@ def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) ->
 
         tool_rows = matrix_rows()
     paths = [Path(p) for p in paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:  # gherkin-lint reports nothing for a path that matches no file
+        return 2, "\n".join(f"{p}: no such file or folder (names are case-sensitive)" for p in missing)
+    tool_rows = list(tool_rows)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="gherkin-lintrc-") as cfg:
         json.dump(linter_config(tool_rows), cfg)
         cfg.flush()
@@ -439,7 +487,14 @@ def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) ->
                               capture_output=True, text=True, timeout=300)
     out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).strip()
     files = sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*.feature"))})
-    ours = [problem for f in files for problem in (*table_problems(f), *problems_of(f))]
+    ours = [problem for f in files for problem in (*table_problems(f), *problems_of(f), *tag_problems(f, tool_rows))]
+    # one title in two files, as collection sees it: against the whole spec for a file inside it
+    from support.steps_catalogue import FEATURES_DIR
+
+    spec = FEATURES_DIR.resolve()
+    others = set(spec.rglob("*.feature")) if any(f.resolve().is_relative_to(spec) for f in files) else set()
+    linted = {f.resolve() for f in files}
+    ours += [p.text for p in title_problems(sorted(linted | others)) if linted & set(p.files)]
     report = "\n".join(filter(None, [out, *ours]))
     return (1 if proc.returncode != 0 or ours else 0), report
 
@@ -458,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     except LinterUnavailable as exc:
         print(f"feature linter unavailable: {exc}")
         return 2
-    print(report or f"features clean: {', '.join(args.paths)}")
+    print(report or f"features clean: {', '.join(args.paths)}")  # a missing path: status 2 and its name
     return status
 
 

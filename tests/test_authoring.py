@@ -561,3 +561,37 @@ def test_a_run_of_some_features_fails_only_on_their_problems_and_names_the_other
         result = project.runpytest(*args)
         assert result.ret == pytest.ExitCode.INTERRUPTED, args
         result.stdout.fnmatch_lines(["*vql/my.feature:4: 2 scenarios titled 'Twice'*"])
+
+
+def test_the_linter_fails_on_a_path_that_does_not_exist(tmp_path, capsys):
+    """`lint features/vql/Bad.feature` (wrong case) printed "features clean" and exited 0."""
+    from support.gherkin import main
+
+    missing = tmp_path / "Bad.feature"
+    assert main(["lint", str(missing)]) == 2
+    out = capsys.readouterr().out
+    assert f"{missing}: no such file or folder" in out and "clean" not in out, out
+
+
+def test_the_linter_runs_the_checks_collection_runs(tmp_path):
+    """What collection rejects, lint rejects: an Examples tool value naming no canonical tool,
+    a scenario with no tool, one title in two files, an outline without rows."""
+    from support.gherkin import lint
+
+    (tmp_path / "a.feature").write_text(
+        "Feature: Tools\n\n"
+        "  Scenario Outline: Each tool is listed\n"
+        "    Then the tool <tool> is listed\n\n"
+        "    Examples:\n"
+        "      | tool     |\n"
+        "      | run_vqll |\n\n"
+        "  Scenario: No tool at all\n"
+        "    Then nothing\n")
+    (tmp_path / "b.feature").write_text(
+        "@tool:run_vql\nFeature: Other\n\n  Scenario: No tool at all\n    Then nothing\n")
+    status, report = lint([tmp_path], tool_rows=["run_vql"])
+    assert status == 1
+    for expected in ("a.feature:8: Examples column tool names no canonical tool: 'run_vqll'",
+                     "a.feature:10: scenario 'No tool at all' has no @tool:<canonical tool> tag",
+                     "a.feature:10: scenario title 'No tool at all' is also the title of"):
+        assert expected in report, (expected, report)
