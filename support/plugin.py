@@ -168,12 +168,40 @@ def _where(config: pytest.Config, tpl: Any) -> str:
     return f"{path}:{tpl.line_number}"
 
 
+def _step_clashes(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Step definitions that compete for one step, as collection errors: one phrase defined
+    twice (same type, or an untyped ``@step``) among the steps the scenarios can see, and a
+    step line of a scenario this run runs that two definitions bind (support/steps_catalogue.py).
+    pytest-bdd 9 would silently use one: a second ``@then`` whose body passes turned a failing
+    scenario green."""
+    from support.bdd import visible_step_definitions
+    from support.steps_catalogue import ambiguous_steps, definition_clashes
+
+    scenario_items = [(item, tpl) for item in items if (tpl := _template_of(item)) is not None]
+    if not scenario_items:
+        return []
+    root = config.rootpath
+    defs = visible_step_definitions(scenario_items[0][0])
+    steps, rendered = [], set()
+    for item, tpl in scenario_items:
+        callspec = getattr(item, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example") if callspec else None
+        key = (id(tpl), tuple(sorted((example or {}).items())))
+        if key in rendered:  # one rendering per scenario (and Examples row), not per SUT
+            continue
+        rendered.add(key)
+        where = _where(config, tpl).rpartition(":")[0]
+        steps += [(step.type, step.name, f"{where}:{step.line_number}")
+                  for step in tpl.render(example or {}).steps]
+    return definition_clashes(defs, root) + ambiguous_steps(steps, defs, root)
+
+
 @pytest.hookimpl(tryfirst=True)  # before the SUT plugin reads the tool marks
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     from support.report.canonical import matrix_rows
 
     _apply_feature_filter(config, items)
-    problems = []
+    problems = _step_clashes(config, items)
     for item in items:
         # In a Scenario Outline, an Examples column named "tool" tags its row @tool:<value>.
         callspec = getattr(item, "callspec", None)

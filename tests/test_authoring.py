@@ -595,3 +595,32 @@ def test_the_linter_runs_the_checks_collection_runs(tmp_path):
                      "a.feature:10: scenario 'No tool at all' has no @tool:<canonical tool> tag",
                      "a.feature:10: scenario title 'No tool at all' is also the title of"):
         assert expected in report, (expected, report)
+
+
+def test_two_step_definitions_of_one_phrase_fail_collection_naming_both(project):
+    """A second `@then("this check fails")` whose body passes silently replaced the first: the
+    failing scenario turned green. Same phrase, same type (or an untyped @step): an error."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import then\n\n\n@then('this check fails')\ndef _():\n    assert True\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*2 step definitions of then 'this check fails' (conftest.py:*, "
+                                 "features/conftest.py:4)*"])
+
+
+def test_two_step_definitions_binding_one_feature_line_fail_collection(project):
+    """Two phrases that both bind `Then it lists 3 clients`: pytest-bdd would pick one in silence."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import parsers, then\n\n\n@then(parsers.parse('it lists {n} clients'))\ndef _(n):\n"
+        "    assert True\n")
+    result = project.runpytest("features/clients/")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*features/clients/list_clients.feature:7: 2 step definitions bind then "
+                                 "'it lists 3 clients' (conftest.py:*, features/conftest.py:4)*"])
+
+
+def test_one_phrase_as_a_given_and_a_then_is_allowed(project):
+    """And/But take the type of the step before: a Given and a Then of one phrase never compete."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import given\n\n\n@given('the label is there')\ndef _():\n    pass\n")
+    project.runpytest("features/vql/").assert_outcomes(passed=1, deselected=5)
