@@ -304,8 +304,12 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario
     _step_line(request, step, "passed", green=True)
 
 
+_FAILED_STEP = pytest.StashKey[Any]()  # the pytest-bdd step that raised, for the fixture-lookup message
+
+
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any,
                           step_func_args: Any, exception: BaseException) -> None:
+    request.node.stash[_FAILED_STEP] = step
     _step_line(request, step, f"FAILED: {type(exception).__name__}", red=True)
 
 
@@ -346,8 +350,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         # report's keywords lack "skip".
         rep.longrepr = (path, int(line), rep.longrepr[2])
         rep.keywords.pop("skip", None)
+    if rep.failed and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
+        hint = _fixture_lookup_hint(item, tpl, call.excinfo.value)
+        if hint:  # ours first, pytest's own message (with its fixture list) below it
+            rep.longrepr = f"{hint}\n\n{rep.longreprtext}"
     _tag_cucumber_scenario(item, rep)
     return rep
+
+
+def _fixture_lookup_hint(item: pytest.Item, tpl: Any, exc: BaseException) -> str:
+    """For a scenario whose step needs a fixture nothing provided (a Background Given forgotten):
+    the scenario, the step, and the steps that provide that fixture (``target_fixture``, from the
+    step catalogue). ``""`` when the failing step is not known; a broken hint never hides the failure."""
+    import inspect
+
+    argname = getattr(exc, "argname", None)
+    step = item.stash.get(_FAILED_STEP, None)
+    if not argname:
+        return ""
+    try:
+        from support.bdd import visible_step_definitions
+        from support.steps_catalogue import _plain, place
+
+        defs = visible_step_definitions(item)
+        providers = [d for d in defs if d.target_fixture == argname]
+        needs = ""
+        if step is not None:
+            bound = [d for d in defs if d.type in (step.type, "step") and d.matches(step.name)]
+            if not any(argname in inspect.signature(d.func).parameters for d in bound):
+                return ""  # a fixture of the step's fixtures is missing: pytest's message says which
+            needs = f"the step '{step.keyword} {step.name}' (line {step.line_number}) "
+        head = f"Scenario {tpl.name!r} ({_where(item.config, tpl)}): {needs or 'a step '}needs {argname!r}, " \
+               "which no step before it provided."
+        if not providers:
+            return f"{head} No step provides it (target_fixture={argname!r}) and no fixture of that name is visible."
+        kinds = {d.type for d in providers}
+        intro = ("A Given provides it" if len(providers) == 1 else "Givens that provide it") if kinds == {"given"} \
+            else "Steps that provide it"
+        shown = "; ".join(f"'{d.type.capitalize()} {_plain(d.phrase)}' ({place(d, item.config.rootpath)})"
+                          for d in providers[:5])
+        more = f" (+{len(providers) - 5} more: python -m support.steps)" if len(providers) > 5 else ""
+        return f"{head} {intro}: {shown}{more}. Add one to the scenario or its Background."
+    except Exception as err:  # noqa: BLE001 - a broken hint must not hide the real failure
+        return f"(no hint on the missing fixture {argname!r}: {type(err).__name__}: {err})"
 
 
 def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:

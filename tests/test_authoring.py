@@ -624,3 +624,19 @@ def test_one_phrase_as_a_given_and_a_then_is_allowed(project):
     project.path.joinpath("features", "conftest.py").write_text(
         "from pytest_bdd import given\n\n\n@given('the label is there')\ndef _():\n    pass\n")
     project.runpytest("features/vql/").assert_outcomes(passed=1, deselected=5)
+
+
+def test_a_forgotten_given_names_the_scenario_and_the_givens_that_provide_the_fixture(project):
+    """Without its Background Given, a step's fixture is not found: pytest printed `fixture
+    'labels' not found` and its whole fixture list. The scenario and the Given that provides it
+    are named first; pytest's message stays below."""
+    write(project, "vql/run_vql.feature", "@tool:run_vql\nFeature: F\n\n  Scenario: Labels forgotten\n"
+                                          "    Given a client\n    Then the labels are a, b\n")
+    result = project.runpytest("features/vql/")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*Scenario 'Labels forgotten' (features/vql/run_vql.feature:4): the step 'Then the labels are a, b' "
+        "(line 6) needs 'labels', which no step before it provided. A Given provides it: "
+        "'Given these labels' (conftest.py:*)*",
+        "*fixture 'labels' not found*",
+    ])
