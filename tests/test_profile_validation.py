@@ -57,3 +57,15 @@ def test_a_misspelled_key_fails_loading_with_the_closest_names(tmp_path, over, e
 def test_the_bundled_profiles_name_only_canonical_keys():
     for profile in PROFILES.values():
         assert profile_problems(profile) == [], profile.name
+
+
+def test_every_known_defect_title_of_the_bundled_profiles_names_one_scenario_of_the_spec():
+    """A ``tool::<title>`` key whose title no scenario has never applies (a renamed scenario);
+    titles are unique across the spec (collection), so each key lands on exactly one scenario."""
+    from support.gherkin import _titles
+
+    features = Path(__file__).resolve().parent.parent / "features"
+    titles = [t for path in features.rglob("*.feature") for t, _ in _titles(path)]
+    stale = [f"{p.name}: {key!r}" for p in PROFILES.values() for key in p.known_defects
+             if "::" in key and titles.count(key.split("::")[1]) != 1]
+    assert stale == [], stale
