@@ -8,6 +8,10 @@ silence fails collection naming file and line (duplicate titles, a step above th
 scenario, an empty scenario, a parse error behind an invisible character, a scenario outside
 the matrix); a BOM and CRLF are accepted; skip and xfail lines name the scenario; the Gherkin
 constructs the suite supports, one test each; junit XML and cucumber JSON name SUT and tool.
+What an author gets wrong fails loudly: a file with no Feature: line, an outline without example
+rows, one title in two files, two step definitions competing for one step, a forgotten Given
+(the message names the Givens that provide the fixture), a missing lint path; a run of some
+features fails only on their problems and names the other broken files in a warning.
 """
 from __future__ import annotations
 
