@@ -130,3 +130,38 @@ def raise_deferred_usage_errors(config: Any) -> None:
     problems = config.stash.get(_deferred_key(), [])
     if problems:
         raise pytest.UsageError("\n".join(dict.fromkeys(problems)))
+
+
+# -- the config of the run that is collecting ------------------------------------------------
+
+
+def current_config() -> Any:
+    """The ``pytest.Config`` of the run collecting now, as pytest-bdd 9 itself finds it for
+    ``scenarios()`` (``pytest_bdd.utils.CONFIG_STACK``, pushed at configure, popped at
+    unconfigure); None outside a pytest run."""
+    from pytest_bdd.utils import CONFIG_STACK
+
+    return CONFIG_STACK[-1] if CONFIG_STACK else None
+
+
+def visible_step_definitions(node: Any) -> list[StepDefinition]:
+    """The step definitions a pytest node (a scenario item) can bind, as pytest-bdd 9 finds them
+    (``pytest_bdd.scenario.find_fixturedefs_for_step``): every fixture visible to the node whose
+    function is a registered step. Unlike :func:`step_definitions`, this leaves out steps of
+    modules another run (or a conftest out of reach) registered; a phrase defined in two visible
+    places appears twice."""
+    from pytest_bdd.compat import get_fixture_names, getfixturedefs
+    from pytest_bdd.steps import step_function_context_registry
+
+    manager = node.session._fixturemanager
+    out = []
+    for name in get_fixture_names(fixturemanager=manager):
+        if not name.startswith("pytestbdd_stepdef_"):
+            continue
+        for fixturedef in getfixturedefs(manager, name, node) or []:
+            ctx = step_function_context_registry.get(fixturedef.func)
+            if ctx is not None:
+                out.append(StepDefinition(type=ctx.type or "step", phrase=ctx.parser.name, kind=_kind(ctx.parser),
+                                          func=ctx.step_func, target_fixture=ctx.target_fixture, parser=ctx.parser))
+    unique = {(id(d.func), d.type, d.phrase): d for d in out}
+    return sorted(unique.values(), key=lambda d: (d.module, d.line, d.phrase))

@@ -146,3 +146,11 @@ class LeftBehind(Verdict):
 class UnsentArgument(Verdict):
     """A scenario claims an argument (``@arg:<name>``) it never sent to the server under test
     with a telling value (not None, not the contract's default): its claim covers nothing."""
+
+
+# --- authoring (support/gherkin.py) ----------------------------------------------------
+
+
+class FeatureProblemsElsewhere(UserWarning):
+    """A run of some features (``pytest features/clients/``) found problems in feature files it
+    does not run: they are named in one warning line; the full run fails on them."""

@@ -8,7 +8,9 @@ feature's description, and reads files as plain UTF-8. So, without these checks:
 * a step written under ``Feature:`` (or ``Rule:``) above the first scenario → it is prose, the
   scenario passes without it;
 * a scenario with no steps → it passes having checked nothing;
-* a UTF-8 byte-order mark → a parse error quoting a line that looks right.
+* a UTF-8 byte-order mark → a parse error quoting a line that looks right;
+* a Scenario Outline with no example row → it runs once with the literal ``<placeholder>``;
+* an empty (or comment-only) file → ``KeyError: 'feature'`` naming no file, for the whole spec.
 
 :func:`problems_in` finds these (and names the invisible character behind a parse error);
 ``features/test_spec.py`` fails collection with its list before binding, and reads files as
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -26,7 +29,7 @@ from gherkin.dialect import Dialect
 from gherkin.errors import CompositeParserException, ParserError
 from gherkin.parser import Parser
 
-__all__ = ["problems_in", "problems_of", "invisible_characters", "read_feature", "preload_features"]
+__all__ = ["problems_in", "problems_of", "spec_problems", "title_problems", "checked_features", "Problem", "invisible_characters", "read_feature", "preload_features"]
 
 _BOM = "\ufeff"
 _VISIBLE_SPACE = {" ", "\t"}
@@ -57,24 +60,125 @@ def read_feature(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def preload_features(folder: Path | str) -> None:
-    """Parse every ``*.feature`` below ``folder`` into pytest-bdd's feature cache as
-    ``utf-8-sig`` (a leading BOM accepted). Needed because pytest-bdd 9's ``scenarios()``
-    does not pass its ``encoding`` to the parser (pytest_bdd/scenario.py, ``get_features``);
-    it then finds each file already parsed. Raises what pytest-bdd raises for a bad file."""
+def preload_features(features: Path | str | Iterable[Path | str]) -> None:
+    """Parse every ``*.feature`` below a folder (or each file of a list) into pytest-bdd's
+    feature cache as ``utf-8-sig`` (a leading BOM accepted). Needed because pytest-bdd 9's
+    ``scenarios()`` does not pass its ``encoding`` to the parser (pytest_bdd/scenario.py,
+    ``get_features``); it then finds each file already parsed. Raises what pytest-bdd raises
+    for a bad file."""
     from pytest_bdd.feature import get_feature
 
-    for path in sorted(Path(folder).resolve().rglob("*.feature")):
+    if isinstance(features, (str, Path)):
+        features = Path(features).resolve().rglob("*.feature")
+    for path in sorted(Path(p).resolve() for p in features):
         get_feature(str(path.parent), path.name, encoding="utf-8-sig")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of the spec: the feature files it concerns (one, or the files sharing a
+    title) and its text, ``<path>:<line>: <what>``."""
+
+    files: tuple[Path, ...]
+    text: str
 
 
 def problems_in(folder: Path | str) -> list[str]:
     """Every problem of every ``*.feature`` below ``folder`` (sorted by file), as lines
-    ``<path>:<line>: <what>``; empty when all is well."""
-    problems: list[str] = []
-    for path in sorted(Path(folder).rglob("*.feature")):
-        problems.extend(problems_of(path))
+    ``<path>:<line>: <what>``; empty when all is well. Includes :func:`title_problems`."""
+    return [p.text for p in spec_problems(folder)]
+
+
+def spec_problems(folder: Path | str | None = None, files: Iterable[Path | str] | None = None) -> list[Problem]:
+    """The problems of every ``*.feature`` below ``folder`` and of ``files``: each file's own
+    (:func:`problems_of`, sorted by file) then one title used in two files
+    (:func:`title_problems`)."""
+    paths = sorted({Path(p) for p in (files or ())} | set(Path(folder).rglob("*.feature") if folder else ()))
+    found = [Problem((path,), text) for path in paths for text in problems_of(path)]
+    return found + title_problems(paths)
+
+
+def _titles(path: Path) -> list[tuple[str, int]]:
+    """(title, line) of every scenario of a feature file (inside Rules too); [] when it does not parse."""
+    try:
+        doc = Parser().parse(read_feature(path))
+    except (UnicodeDecodeError, CompositeParserException, ParserError):
+        return []
+    feature = doc.get("feature") or {}
+    out = []
+    for child in feature.get("children", []):
+        for c in [child, *child.get("rule", {}).get("children", [])]:
+            if "scenario" in c:
+                out.append((c["scenario"]["name"].strip(), c["scenario"]["location"]["line"]))
+    return out
+
+
+def title_problems(paths: Iterable[Path]) -> list[Problem]:
+    """One scenario title in two (or more) feature files, as a :class:`Problem` of all of them.
+
+    A title names one scenario everywhere: the report, a SUT profile's known defect
+    ``tool::<title>``, ``pytest x.feature::<title>``. Two files sharing one let a known defect
+    (a strict xfail) land on an unrelated scenario of the same tool. (Two scenarios with one
+    title in one file are :func:`problems_of`'s.)"""
+    where: dict[str, list[tuple[Path, int]]] = {}
+    for path in sorted(paths):
+        for title, line in dict(reversed(_titles(path))).items():  # first line per file
+            where.setdefault(title, []).append((path, line))
+    problems = []
+    for title, at in sorted(where.items(), key=lambda kv: kv[1][0]):
+        if len(at) > 1:
+            (first, line), others = at[0], at[1:]
+            problems.append(Problem(tuple(p for p, _ in at), (
+                f"{first}:{line}: scenario title {title!r} is also the title of "
+                f"{', '.join(f'{p}:{n}' for p, n in others)}: a title names one scenario in the whole spec "
+                "(the report, known defects tool::<title>, x.feature::<title>); give each its own")))
     return problems
+
+
+def checked_features(folder: Path | str) -> list[Path]:
+    """The feature files below ``folder`` for ``features/test_spec.py`` to bind, once checked.
+
+    Call it while pytest collects (it reads the run's config from pytest-bdd, and the features
+    the run is narrowed to from :func:`support.plugin.feature_scope`). A problem of a feature
+    the run includes fails collection (``pytest.fail``) with every such problem, one line each;
+    problems only of other files are named in one :class:`~support.errors.FeatureProblemsElsewhere`
+    warning, and those files are not bound (pytest-bdd could not parse some of them). Returns
+    the files to bind, sorted."""
+    import warnings
+
+    import pytest
+
+    from support.bdd import current_config
+    from support.errors import FeatureProblemsElsewhere
+
+    config = current_config()
+    scope = None
+    if config is not None:
+        from support.plugin import feature_scope
+
+        scope = feature_scope(config)
+    folder = Path(folder).resolve()
+    files = sorted(folder.rglob("*.feature"))
+    problems = spec_problems(folder)
+
+    def in_scope(path: Path) -> bool:
+        return scope is None or any(path == s or s in path.parents for s in scope)
+
+    ours = [p.text for p in problems if any(in_scope(f) for f in p.files)]
+    if ours:
+        pytest.fail("the features hold what pytest-bdd would lose:\n" + "\n".join(ours), pytrace=False)
+    broken = sorted({f for p in problems for f in p.files})
+    if broken:
+        root = config.rootpath.resolve() if config is not None else folder.parent
+
+        def shown(path: Path) -> str:
+            return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+        warnings.warn(FeatureProblemsElsewhere(
+            f"{len(broken)} feature file{'s' if len(broken) > 1 else ''} outside this run "
+            f"{'have' if len(broken) > 1 else 'has'} problems (the full run fails on them): "
+            f"{', '.join(map(shown, broken))}; `python -m support.gherkin lint` lists them"), stacklevel=2)
+    return [f for f in files if f not in broken]
 
 
 def problems_of(path: Path) -> list[str]:
@@ -85,6 +189,9 @@ def problems_of(path: Path) -> list[str]:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         return [f"{path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}): save the file as UTF-8"]
     lines = text.split("\n")
+    if not [line for line in lines if line.strip() and not line.strip().startswith(("#", "@"))]:
+        return [f"{path}:1: no Feature: line (the file is empty, or only comments and tags): pytest-bdd "
+                "cannot bind it and fails the whole spec; write its Feature: or delete the file"]
     try:
         doc = Parser().parse(text)
     except CompositeParserException as exc:
@@ -98,8 +205,8 @@ def problems_of(path: Path) -> list[str]:
             problems.append(f"{path}:{number}: invisible characters: {', '.join(hidden)} (an editor does not show "
                             "them; Gherkin does not read the line as written: delete and retype them)")
     feature = doc.get("feature")
-    if not feature:
-        return problems
+    if not feature:  # not reached for the files above; kept so that nothing passes unread
+        return problems + [f"{path}:1: no Feature: line: pytest-bdd cannot bind this file"]
     dialect = Dialect.for_name(feature.get("language", "en"))
     # "* " is a step keyword too, but in a description it is far more often a bullet list.
     step_keywords = tuple({k for k in (dialect.given_keywords + dialect.when_keywords + dialect.then_keywords
@@ -119,8 +226,10 @@ def problems_of(path: Path) -> list[str]:
         if not sc["steps"]:
             problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no steps "
                             "(it would pass having checked nothing)")
+    outline_keywords = {k.strip() for k in dialect.scenario_outline_keywords}
     for sc in scenarios:
-        problems += _placeholder_problems(path, sc)
+        empty = _example_problems(path, sc, outline_keywords)
+        problems += empty or _placeholder_problems(path, sc)
     for name, at in seen.items():
         if len(at) > 1:
             problems.append(f"{path}:{at[0]}: {len(at)} scenarios titled {name!r} (lines "
@@ -129,6 +238,28 @@ def problems_of(path: Path) -> list[str]:
 
 
 _PLACEHOLDER = re.compile(r"<([^<>\n]+)>")
+
+
+def _example_problems(path: Path, scenario: dict[str, Any], outline_keywords: set[str]) -> list[str]:
+    """A Scenario Outline with no example row (no Examples, an ``Examples:`` with no table, or
+    a header with no rows), or one Examples table with no rows beside full ones.
+
+    pytest-bdd 9 runs an outline with no rows once, its steps given the literal
+    ``<placeholder>`` text (``collect_example_parametrizations`` returns None), so it could pass
+    having tried nothing; an empty table beside a full one is dropped in silence."""
+    examples = scenario.get("examples") or []
+    is_outline = scenario.get("keyword", "").strip() in outline_keywords
+    if not examples and not is_outline:
+        return []
+    kind = scenario.get("keyword", "Scenario Outline").strip()
+    rows = sum(len(t.get("tableBody") or []) for t in examples)
+    if rows == 0:
+        return [f"{path}:{scenario['location']['line']}: {kind} {scenario['name']!r} has no example rows "
+                f"({'no Examples:' if not examples else 'its Examples have no rows under their header'}): pytest-bdd "
+                "would run it once, its steps given the literal <placeholder> text; add an Examples table with rows"]
+    return [f"{path}:{t['location']['line']}: the Examples table of {kind} {scenario['name']!r} has "
+            f"{'no rows' if t.get('tableHeader') else 'no rows (no table at all)'}: it adds nothing to the run; "
+            "fill it or delete it" for t in examples if not t.get("tableBody")]
 
 
 def _placeholder_problems(path: Path, scenario: dict[str, Any]) -> list[str]:
@@ -286,11 +417,55 @@ def _tables(node: Any) -> Iterable[list[dict[str, Any]]]:
             yield from _tables(value)
 
 
+def tag_problems(path: Path, tool_rows: Iterable[str]) -> list[str]:
+    """What collection (support/plugin.py) rejects about a feature's tools, found in its text
+    for the linter: a scenario with no ``@tool:`` tag (on it, its Rule or its feature) and no
+    Examples column ``tool`` in every Examples table; an Examples ``tool`` value that is not one
+    of ``tool_rows``. (Unknown tags are gherkin-lint's ``allowed-tags``.) As ``<path>:<line>: …``."""
+    try:
+        doc = Parser().parse(read_feature(path))
+    except (UnicodeDecodeError, CompositeParserException, ParserError):
+        return []  # problems_of reports these
+    rows = set(tool_rows)
+    feature = doc.get("feature") or {}
+
+    def tagged(node: dict[str, Any]) -> bool:
+        return any(t["name"].startswith("@tool:") for t in node.get("tags", []))
+
+    problems = []
+    groups = [(tagged(feature), c) for c in feature.get("children", []) if "scenario" in c]
+    for child in feature.get("children", []):
+        if "rule" in child:
+            groups += [(tagged(feature) or tagged(child["rule"]), c) for c in child["rule"]["children"] if "scenario" in c]
+    for inherited, child in groups:
+        sc = child["scenario"]
+        untagged = not (inherited or tagged(sc))
+        tables = sc.get("examples") or []
+        for table in tables:
+            columns = [c["value"] for c in (table.get("tableHeader") or {}).get("cells", [])]
+            if "tool" not in columns:
+                continue
+            i = columns.index("tool")
+            for row in table.get("tableBody") or []:
+                value = row["cells"][i]["value"]
+                if value not in rows:
+                    problems.append(f"{path}:{row['location']['line']}: Examples column tool names no canonical tool: "
+                                    f"{value!r}")
+        tool_columns = [t for t in tables if "tool" in [c["value"] for c in (t.get("tableHeader") or {}).get("cells", [])]]
+        if untagged and (not tables or len(tool_columns) < len(tables)):
+            problems.append(f"{path}:{sc['location']['line']}: scenario {sc['name']!r} has no @tool:<canonical tool> "
+                            "tag (on it, its Rule or its feature, or an Examples column named tool): every scenario "
+                            "is in the matrix")
+    return problems
+
+
 def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) -> tuple[int, str]:
     """Lint feature files/folders the house way: gherkin-lint (indentation, duplicate names,
     empty files and backgrounds, known tags, whitespace, …) with :func:`linter_config`, then
-    aligned tables and :func:`problems_of`. Returns ``(exit status, report text)``: 0 and ""
-    when clean. Raises :class:`LinterUnavailable`."""
+    aligned tables and the checks collection runs (:func:`problems_of`, :func:`tag_problems`,
+    :func:`title_problems` against the whole of ``features/`` for a file inside it). Returns
+    ``(exit status, report text)``: 0 and "" when clean; 2 and one line per path that does not
+    exist. Raises :class:`LinterUnavailable`."""
     import json
     import re
     import subprocess
@@ -301,6 +476,10 @@ def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) ->
 
         tool_rows = matrix_rows()
     paths = [Path(p) for p in paths]
+    missing = [p for p in paths if not p.exists()]
+    if missing:  # gherkin-lint reports nothing for a path that matches no file
+        return 2, "\n".join(f"{p}: no such file or folder (names are case-sensitive)" for p in missing)
+    tool_rows = list(tool_rows)
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="gherkin-lintrc-") as cfg:
         json.dump(linter_config(tool_rows), cfg)
         cfg.flush()
@@ -308,7 +487,14 @@ def lint(paths: Iterable[Path | str], tool_rows: Iterable[str] | None = None) ->
                               capture_output=True, text=True, timeout=300)
     out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).strip()
     files = sorted({f for p in paths for f in ([p] if p.is_file() else p.rglob("*.feature"))})
-    ours = [problem for f in files for problem in (*table_problems(f), *problems_of(f))]
+    ours = [problem for f in files for problem in (*table_problems(f), *problems_of(f), *tag_problems(f, tool_rows))]
+    # one title in two files, as collection sees it: against the whole spec for a file inside it
+    from support.steps_catalogue import FEATURES_DIR
+
+    spec = FEATURES_DIR.resolve()
+    others = set(spec.rglob("*.feature")) if any(f.resolve().is_relative_to(spec) for f in files) else set()
+    linted = {f.resolve() for f in files}
+    ours += [p.text for p in title_problems(sorted(linted | others)) if linted & set(p.files)]
     report = "\n".join(filter(None, [out, *ours]))
     return (1 if proc.returncode != 0 or ours else 0), report
 
@@ -327,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     except LinterUnavailable as exc:
         print(f"feature linter unavailable: {exc}")
         return 2
-    print(report or f"features clean: {', '.join(args.paths)}")
+    print(report or f"features clean: {', '.join(args.paths)}")  # a missing path: status 2 and its name
     return status
 
 

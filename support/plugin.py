@@ -93,6 +93,13 @@ def _map_feature_arguments(config: pytest.Config) -> None:
             config.stash[_FEATURE_FILTER] = filters
 
 
+def feature_scope(config: pytest.Config) -> list[Path] | None:
+    """The feature files and folders this run is narrowed to (``pytest features/clients/``,
+    ``pytest x.feature[::Title]``), resolved; None when it runs the whole spec."""
+    filters = config.stash.get(_FEATURE_FILTER, None)
+    return [path for path, _ in filters] if filters else None
+
+
 def _feature_of(tpl: Any) -> Path:
     return Path(tpl.feature.filename).resolve()
 
@@ -161,12 +168,40 @@ def _where(config: pytest.Config, tpl: Any) -> str:
     return f"{path}:{tpl.line_number}"
 
 
+def _step_clashes(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    """Step definitions that compete for one step, as collection errors: one phrase defined
+    twice (same type, or an untyped ``@step``) among the steps the scenarios can see, and a
+    step line of a scenario this run runs that two definitions bind (support/steps_catalogue.py).
+    pytest-bdd 9 would silently use one: a second ``@then`` whose body passes turned a failing
+    scenario green."""
+    from support.bdd import visible_step_definitions
+    from support.steps_catalogue import ambiguous_steps, definition_clashes
+
+    scenario_items = [(item, tpl) for item in items if (tpl := _template_of(item)) is not None]
+    if not scenario_items:
+        return []
+    root = config.rootpath
+    defs = visible_step_definitions(scenario_items[0][0])
+    steps, rendered = [], set()
+    for item, tpl in scenario_items:
+        callspec = getattr(item, "callspec", None)
+        example = callspec.params.get("_pytest_bdd_example") if callspec else None
+        key = (id(tpl), tuple(sorted((example or {}).items())))
+        if key in rendered:  # one rendering per scenario (and Examples row), not per SUT
+            continue
+        rendered.add(key)
+        where = _where(config, tpl).rpartition(":")[0]
+        steps += [(step.type, step.name, f"{where}:{step.line_number}")
+                  for step in tpl.render(example or {}).steps]
+    return definition_clashes(defs, root) + ambiguous_steps(steps, defs, root)
+
+
 @pytest.hookimpl(tryfirst=True)  # before the SUT plugin reads the tool marks
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     from support.report.canonical import matrix_rows
 
     _apply_feature_filter(config, items)
-    problems = []
+    problems = _step_clashes(config, items)
     for item in items:
         # In a Scenario Outline, an Examples column named "tool" tags its row @tool:<value>.
         callspec = getattr(item, "callspec", None)
@@ -269,8 +304,12 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: Any, scenario
     _step_line(request, step, "passed", green=True)
 
 
+_FAILED_STEP = pytest.StashKey[Any]()  # the pytest-bdd step that raised, for the fixture-lookup message
+
+
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any,
                           step_func_args: Any, exception: BaseException) -> None:
+    request.node.stash[_FAILED_STEP] = step
     _step_line(request, step, f"FAILED: {type(exception).__name__}", red=True)
 
 
@@ -311,8 +350,49 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         # report's keywords lack "skip".
         rep.longrepr = (path, int(line), rep.longrepr[2])
         rep.keywords.pop("skip", None)
+    if rep.failed and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
+        hint = _fixture_lookup_hint(item, tpl, call.excinfo.value)
+        if hint:  # ours first, pytest's own message (with its fixture list) below it
+            rep.longrepr = f"{hint}\n\n{rep.longreprtext}"
     _tag_cucumber_scenario(item, rep)
     return rep
+
+
+def _fixture_lookup_hint(item: pytest.Item, tpl: Any, exc: BaseException) -> str:
+    """For a scenario whose step needs a fixture nothing provided (a Background Given forgotten):
+    the scenario, the step, and the steps that provide that fixture (``target_fixture``, from the
+    step catalogue). ``""`` when the failing step is not known; a broken hint never hides the failure."""
+    import inspect
+
+    argname = getattr(exc, "argname", None)
+    step = item.stash.get(_FAILED_STEP, None)
+    if not argname:
+        return ""
+    try:
+        from support.bdd import visible_step_definitions
+        from support.steps_catalogue import _plain, place
+
+        defs = visible_step_definitions(item)
+        providers = [d for d in defs if d.target_fixture == argname]
+        needs = ""
+        if step is not None:
+            bound = [d for d in defs if d.type in (step.type, "step") and d.matches(step.name)]
+            if not any(argname in inspect.signature(d.func).parameters for d in bound):
+                return ""  # a fixture of the step's fixtures is missing: pytest's message says which
+            needs = f"the step '{step.keyword} {step.name}' (line {step.line_number}) "
+        head = f"Scenario {tpl.name!r} ({_where(item.config, tpl)}): {needs or 'a step '}needs {argname!r}, " \
+               "which no step before it provided."
+        if not providers:
+            return f"{head} No step provides it (target_fixture={argname!r}) and no fixture of that name is visible."
+        kinds = {d.type for d in providers}
+        intro = ("A Given provides it" if len(providers) == 1 else "Givens that provide it") if kinds == {"given"} \
+            else "Steps that provide it"
+        shown = "; ".join(f"'{d.type.capitalize()} {_plain(d.phrase)}' ({place(d, item.config.rootpath)})"
+                          for d in providers[:5])
+        more = f" (+{len(providers) - 5} more: python -m support.steps)" if len(providers) > 5 else ""
+        return f"{head} {intro}: {shown}{more}. Add one to the scenario or its Background."
+    except Exception as err:  # noqa: BLE001 - a broken hint must not hide the real failure
+        return f"(no hint on the missing fixture {argname!r}: {type(err).__name__}: {err})"
 
 
 def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:

@@ -5,6 +5,8 @@ checks (its docstring's first line), and the feature lines that use it.
   uses are flagged (``unused``).
 - :func:`problems` — feature lines bound by no step, or by more than one (pytest-bdd would
   silently take one of them).
+- :func:`definition_clashes` / :func:`ambiguous_steps` — the same, as collection checks it
+  (support/plugin.py): one phrase defined twice, a feature step two definitions bind.
 - :func:`find` — the definition(s) that bind a step text, as pytest-bdd would match it.
 - :func:`suggest` — for a step text nothing binds: the three closest phrases and a ready stub.
 
@@ -133,6 +135,69 @@ def problems(steps_dir: Path = STEPS_DIR, features_dir: Path = FEATURES_DIR) -> 
         elif len(bound) > 1:
             where = ", ".join(f"{d.module}:{d.line}" for d in bound)
             out.append(f"{use.where}: {len(bound)} steps bind {use.type} {use.text!r} ({where})")
+    return out
+
+
+# -- clashes, as collection checks them --------------------------------------------------------
+
+
+def place(definition: StepDefinition, root: Path = ROOT) -> str:
+    """Where a step is defined, ``<file relative to root>:<line>`` (``steps/common.py:42``)."""
+    import inspect
+
+    try:
+        file = Path(inspect.getsourcefile(definition.func) or definition.module).resolve()
+    except TypeError:
+        return f"{definition.module}:{definition.line}"
+    shown = file.relative_to(root.resolve()) if file.is_relative_to(root.resolve()) else file
+    return f"{shown}:{definition.line}"
+
+
+def _compete(a: StepDefinition, b: StepDefinition) -> bool:
+    """Whether two definitions can be asked for one step: same type, or one untyped (``@step``).
+
+    A Given and a Then of one phrase never compete: pytest-bdd gives And/But the type of the
+    step before, so each line binds one of them, as it reads."""
+    return a.type == b.type or "step" in (a.type, b.type)
+
+
+def definition_clashes(defs: Iterable[StepDefinition], root: Path = ROOT) -> list[str]:
+    """Two (or more) definitions of one phrase that compete (:func:`_compete`), one line each:
+    ``2 step definitions of then '…' (steps/common.py:42, steps/mine.py:3): …``. pytest-bdd 9
+    keeps the last one loaded in silence (the later plugin's fixture overrides the earlier)."""
+    by_phrase: dict[str, list[StepDefinition]] = {}
+    for d in defs:
+        by_phrase.setdefault(d.phrase, []).append(d)
+    out = []
+    for phrase, group in sorted(by_phrase.items()):
+        for type_ in sorted({d.type for d in group}):
+            rivals = [d for d in group if _compete(d, StepDefinition(type_, phrase, "", d.func, None, None))]
+            if len(rivals) > 1 and type_ == min(d.type for d in rivals):
+                where = ", ".join(sorted(place(d, root) for d in rivals))
+                out.append(f"{len(rivals)} step definitions of {type_} {phrase!r} ({where}): pytest-bdd would use one "
+                           "and drop the other in silence; keep one (python -m support.steps --find shows it)")
+    return out
+
+
+def ambiguous_steps(steps: Iterable[tuple[str, str, str]], defs: Iterable[StepDefinition],
+                    root: Path = ROOT) -> list[str]:
+    """Feature steps that two definitions bind, one line each: ``steps`` are ``(type, text,
+    where)`` (``where`` = ``features/x.feature:12``; each (type, text) is checked once, at its
+    first place). Definitions of one phrase are :func:`definition_clashes`' and not repeated here."""
+    by_type: dict[str, list[StepDefinition]] = {}
+    for d in defs:
+        by_type.setdefault(d.type, []).append(d)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for type_, text, where in steps:
+        if (type_, text) in seen:
+            continue
+        seen.add((type_, text))
+        bound = [d for d in (*by_type.get(type_, ()), *by_type.get("step", ())) if d.matches(text)]
+        if len({d.phrase for d in bound}) > 1:
+            shown = ", ".join(sorted(place(d, root) for d in bound))
+            out.append(f"{where}: {len(bound)} step definitions bind {type_} {text!r} ({shown}): pytest-bdd would "
+                       "pick one in silence; make the phrases distinct")
     return out
 
 

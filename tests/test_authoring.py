@@ -8,6 +8,10 @@ silence fails collection naming file and line (duplicate titles, a step above th
 scenario, an empty scenario, a parse error behind an invisible character, a scenario outside
 the matrix); a BOM and CRLF are accepted; skip and xfail lines name the scenario; the Gherkin
 constructs the suite supports, one test each; junit XML and cucumber JSON name SUT and tool.
+What an author gets wrong fails loudly: a file with no Feature: line, an outline without example
+rows, one title in two files, two step definitions competing for one step, a forgotten Given
+(the message names the Givens that provide the fixture), a missing lint path; a run of some
+features fails only on their problems and names the other broken files in a warning.
 """
 from __future__ import annotations
 
@@ -496,3 +500,147 @@ def test_the_readme_walk_from_a_new_feature_to_a_run_of_just_that_file(tmp_path)
     by_title = run("-m", "pytest", "features/vql/vql_help_functions.feature::Help on functions names a function",
                    "--collect-only", "-q", "--report", "none")
     assert sorted(line for line in by_title.stdout.splitlines() if "::" in line) == sorted(selected), by_title.stdout
+
+
+# ---------------------------------------------------------------------------- what an author gets wrong fails loudly
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# just a comment\n# language: en\n"], ids=["empty", "blank", "comments"])
+def test_a_feature_file_with_no_feature_line_fails_collection_naming_it(project, text):
+    """pytest-bdd 9 raised KeyError: 'feature' for such a file, naming no file."""
+    write(project, "vql/empty.feature", text)
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/empty.feature:1: no Feature: line*"])
+    assert "KeyError" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("examples", ["", "\n    Examples:\n", "\n    Examples:\n      | label |\n"],
+                         ids=["no-examples", "examples-without-table", "header-without-rows"])
+def test_a_scenario_outline_without_example_rows_fails_collection(project, examples):
+    """pytest-bdd ran such an outline once, its steps given the literal "<label>": it passed."""
+    write(project, "vql/run_vql.feature", '@tool:run_vql\nFeature: F\n\n  Scenario Outline: Labels\n'
+                                          '    Given a client\n    Then the labels are <label>\n' + examples)
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/run_vql.feature:[4-9]: Scenario Outline 'Labels' has no example "
+                                 "rows*"])
+
+
+def test_an_empty_examples_table_beside_a_full_one_fails_collection(project):
+    write(project, "vql/run_vql.feature", '@tool:run_vql\nFeature: F\n\n  Scenario Outline: Labels\n'
+                                          '    Given a client\n    Then the cell reads "<value>"\n\n'
+                                          '    Examples:\n      | value |\n      | a \\| b |\n\n'
+                                          '    Examples: none yet\n      | value |\n')
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/vql/run_vql.feature:12: the Examples table of Scenario Outline 'Labels' "
+                                 "has no rows*"])
+
+
+def test_one_title_in_two_features_fails_collection_naming_both_files(project):
+    """A title names one scenario everywhere (report, known defects ``tool::title``,
+    ``x.feature::title``): a known defect keyed by it would land on the other feature's scenario."""
+    write(project, "vql/my.feature", "@tool:list_clients\nFeature: Mine\n\n  Scenario: The client is listed\n"
+                                     "    Given a client\n    Then this check fails\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*features/clients/list_clients.feature:4: scenario title 'The client is listed' is "
+                                 "also the title of *features/vql/my.feature:4*"])
+    result = project.runpytest("features/vql/my.feature")  # a run of either file fails too
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_a_run_of_some_features_fails_only_on_their_problems_and_names_the_others(project):
+    """A broken file elsewhere does not block `pytest features/clients/`; one warning names it;
+    a run that includes it, and the full run, still fail."""
+    write(project, "vql/my.feature", "@tool:run_vql\nFeature: Mine\n\n  Scenario: Twice\n    Given a client\n\n"
+                                     "  Scenario: Twice\n    Given a client\n")
+    write(project, "vql/empty.feature", "# nothing yet\n")
+    result = project.runpytest("features/clients/")
+    result.assert_outcomes(passed=2, skipped=2, xfailed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*2 feature files outside this run have problems (the full run fails on them): "
+                                 "*features/vql/empty.feature, *features/vql/my.feature*"])
+    for args in (["features/vql/"], ["features/"], []):
+        result = project.runpytest(*args)
+        assert result.ret == pytest.ExitCode.INTERRUPTED, args
+        result.stdout.fnmatch_lines(["*vql/my.feature:4: 2 scenarios titled 'Twice'*"])
+
+
+def test_the_linter_fails_on_a_path_that_does_not_exist(tmp_path, capsys):
+    """`lint features/vql/Bad.feature` (wrong case) printed "features clean" and exited 0."""
+    from support.gherkin import main
+
+    missing = tmp_path / "Bad.feature"
+    assert main(["lint", str(missing)]) == 2
+    out = capsys.readouterr().out
+    assert f"{missing}: no such file or folder" in out and "clean" not in out, out
+
+
+def test_the_linter_runs_the_checks_collection_runs(tmp_path):
+    """What collection rejects, lint rejects: an Examples tool value naming no canonical tool,
+    a scenario with no tool, one title in two files, an outline without rows."""
+    from support.gherkin import lint
+
+    (tmp_path / "a.feature").write_text(
+        "Feature: Tools\n\n"
+        "  Scenario Outline: Each tool is listed\n"
+        "    Then the tool <tool> is listed\n\n"
+        "    Examples:\n"
+        "      | tool     |\n"
+        "      | run_vqll |\n\n"
+        "  Scenario: No tool at all\n"
+        "    Then nothing\n")
+    (tmp_path / "b.feature").write_text(
+        "@tool:run_vql\nFeature: Other\n\n  Scenario: No tool at all\n    Then nothing\n")
+    status, report = lint([tmp_path], tool_rows=["run_vql"])
+    assert status == 1
+    for expected in ("a.feature:8: Examples column tool names no canonical tool: 'run_vqll'",
+                     "a.feature:10: scenario 'No tool at all' has no @tool:<canonical tool> tag",
+                     "a.feature:10: scenario title 'No tool at all' is also the title of"):
+        assert expected in report, (expected, report)
+
+
+def test_two_step_definitions_of_one_phrase_fail_collection_naming_both(project):
+    """A second `@then("this check fails")` whose body passes silently replaced the first: the
+    failing scenario turned green. Same phrase, same type (or an untyped @step): an error."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import then\n\n\n@then('this check fails')\ndef _():\n    assert True\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*2 step definitions of then 'this check fails' (conftest.py:*, "
+                                 "features/conftest.py:4)*"])
+
+
+def test_two_step_definitions_binding_one_feature_line_fail_collection(project):
+    """Two phrases that both bind `Then it lists 3 clients`: pytest-bdd would pick one in silence."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import parsers, then\n\n\n@then(parsers.parse('it lists {n} clients'))\ndef _(n):\n"
+        "    assert True\n")
+    result = project.runpytest("features/clients/")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*features/clients/list_clients.feature:7: 2 step definitions bind then "
+                                 "'it lists 3 clients' (conftest.py:*, features/conftest.py:4)*"])
+
+
+def test_one_phrase_as_a_given_and_a_then_is_allowed(project):
+    """And/But take the type of the step before: a Given and a Then of one phrase never compete."""
+    project.path.joinpath("features", "conftest.py").write_text(
+        "from pytest_bdd import given\n\n\n@given('the label is there')\ndef _():\n    pass\n")
+    project.runpytest("features/vql/").assert_outcomes(passed=1, deselected=5)
+
+
+def test_a_forgotten_given_names_the_scenario_and_the_givens_that_provide_the_fixture(project):
+    """Without its Background Given, a step's fixture is not found: pytest printed `fixture
+    'labels' not found` and its whole fixture list. The scenario and the Given that provides it
+    are named first; pytest's message stays below."""
+    write(project, "vql/run_vql.feature", "@tool:run_vql\nFeature: F\n\n  Scenario: Labels forgotten\n"
+                                          "    Given a client\n    Then the labels are a, b\n")
+    result = project.runpytest("features/vql/")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*Scenario 'Labels forgotten' (features/vql/run_vql.feature:4): the step 'Then the labels are a, b' "
+        "(line 6) needs 'labels', which no step before it provided. A Given provides it: "
+        "'Given these labels' (conftest.py:*)*",
+        "*fixture 'labels' not found*",
+    ])

@@ -32,7 +32,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from support.sut.profiles import Profile
+from support.sut.profiles import Profile, profile_problems
 from support.sut.profiles.megaraptor import PROFILE as MEGARAPTOR
 from support.sut.profiles.mgreen27 import PROFILE as MGREEN27
 from support.sut.profiles.reference import PROFILE as REFERENCE
@@ -95,7 +95,9 @@ def get_profile(name: str, config: Any = None) -> Profile:
 def load_profile_file(path: str | Path) -> Profile:
     """Load ``PROFILE`` from a profile module given by path (not registered: see :func:`resolve_suts`).
 
-    Raises :class:`SutConfigError` when the file is missing or defines no named ``PROFILE``."""
+    Raises :class:`SutConfigError` when the file is missing, defines no named ``PROFILE``, or
+    its profile has a key that names nothing canonical (:func:`~support.sut.profiles.profile_problems`:
+    each such key with the closest canonical names)."""
     path = Path(path)
     if not path.is_file():
         raise SutConfigError(f"--sut-profile {path}: no such file")
@@ -106,6 +108,10 @@ def load_profile_file(path: str | Path) -> Profile:
     profile = getattr(module, "PROFILE", None)
     if not isinstance(profile, Profile) or not profile.name:
         raise SutConfigError(f"--sut-profile {path}: defines no PROFILE (a named support.sut.profiles.Profile)")
+    problems = profile_problems(profile)
+    if problems:
+        raise SutConfigError(f"--sut-profile {path}: names what the canonical contract does not have "
+                             f"(support/contract.py):\n  " + "\n  ".join(problems))
     return profile
 
 

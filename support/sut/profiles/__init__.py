@@ -288,6 +288,39 @@ def user_command(sut: str, sut_command: list[str] | None, module: str | None = N
     return list(sut_command)
 
 
+# ---------------------------------------------------------------------------- validation
+
+
+def _closest(name: str, names: list[str]) -> str:
+    import difflib
+
+    near = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return f"closest: {', '.join(near)}" if near else f"known: {', '.join(names)}"
+
+
+def profile_problems(profile: "Profile") -> list[str]:
+    """Every key of a profile that names nothing canonical (support/contract.py), one line each
+    with the closest canonical names: a ``tools`` key that is no canonical tool, a
+    ``resources`` key that is no canonical URI template, a ``prompts`` key that is no canonical
+    prompt, a ``known_defects`` key whose part before ``::`` is no matrix row (a tool,
+    ``resource:<uri>``, ``prompt:<name>`` or ``server:hygiene``). Such a key was accepted, and
+    the capability just skipped or the defect never applied. Empty when all is well."""
+    problems = []
+    for attr, names, kind in (("tools", list(contract.TOOLS), "tool"),
+                              ("resources", list(contract.RESOURCES), "resource"),
+                              ("prompts", list(contract.PROMPTS), "prompt")):
+        for key in getattr(profile, attr):
+            if key not in names:
+                problems.append(f"{attr} key {key!r} is no canonical {kind}; {_closest(key, names)}")
+    rows = contract.matrix_rows()
+    for key in profile.known_defects:
+        row = key.split("::", 1)[0]
+        if row not in rows:
+            problems.append(f"known_defects key {key!r} names no canonical tool, resource:<uri> or prompt:<name> "
+                            f"({row!r}); {_closest(row, rows)}")
+    return problems
+
+
 # ---------------------------------------------------------------------------- the base class
 
 
