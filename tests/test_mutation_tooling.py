@@ -196,6 +196,13 @@ def test_pytest_exit_codes_become_verdicts(rc: int | None, outcome: str) -> None
     assert mu.classify(rc) == outcome
 
 
+@pytest.mark.parametrize("rc, outcome", [(0, "survived"), (1, "killed"), (None, "bounded"), (2, "error")])
+def test_a_widened_rerun_out_of_time_is_bounded_not_killed(rc: int | None, outcome: str) -> None:
+    # The widened re-run of a helper's survivor is most of the spec: running out of its time
+    # bound says nothing about the mutant (it must not count as a kill, as a mutant's own timeout does).
+    assert mu.widened_verdict(rc) == outcome
+
+
 def test_the_summary_counts_verdicts_and_scores_only_decided_mutants() -> None:
     rows = [{"outcome": o, "targets": ["a"], "group": "a"} for o in ("killed", "killed", "timeout", "survived",
                                                                        "error", "pending")]
