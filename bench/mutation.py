@@ -492,6 +492,16 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
                    "targets_exercised": exercised, "mutants": results}
 
 
+def attach(path: Path, doc: dict[str, Any]) -> None:
+    """Append ``doc`` (a replay's summary) to the ``replays`` list of the result file ``path``
+    (``--attach-to``); a replay of the same ``replay_of`` and ``when`` replaces its older copy."""
+    base = json.loads(path.read_text())
+    kept = [r for r in base.get("replays", []) if (r.get("replay_of"), r.get("when")) != (doc.get("replay_of"),
+                                                                                           doc.get("when"))]
+    base["replays"] = kept + [doc]
+    write_json(path, base)
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write ``doc`` atomically (a temp file renamed over ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -575,6 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", type=Path, default=None,
                     help="run the mutants of a previous result file again (matched by their diff), "
                          "instead of a fresh sample: the same mutants after the reference changed")
+    ap.add_argument("--attach-to", type=Path, default=None,
+                    help="also append this run's result to the 'replays' list of that result file (a replay "
+                         "of a sample's survivors, kept with the sample it answers)")
     args = ap.parse_args(argv)
 
     from importlib.metadata import version
@@ -771,6 +784,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["total_s"] = round(time.monotonic() - started, 1)
         meta["reference_clean_after"] = not git_dirty(ROOT)
         write_json(args.out, summarise(meta, results))
+        if args.attach_to is not None and args.attach_to.resolve() != args.out.resolve():
+            attach(args.attach_to, summarise(meta, results))
     print(f"[mutation] {summarise(meta, results)['counts']} score {summarise(meta, results)['score']} "
           f"in {meta['total_s']} s; reference/ clean: {meta['reference_clean_after']}", file=sys.stderr)
     return code if meta["reference_clean_after"] else 1
