@@ -1,7 +1,8 @@
 """How strong is the spec? Mutation testing of the reference server (issue 14 §4).
 
     python -m bench.mutation [--mutants N] [--seed S] [--out bench/results/mutation.json]
-                             [--per-mutant-timeout S] [--plan]
+                             [--per-mutant-timeout S] [--widen-timeout S] [--plan] [--no-widen]
+                             [--no-unit] [--replay FILE [--attach-to SAMPLE.json]]
 
 (``make mutation MUTANTS=N SEED=S``.) The steps:
 
