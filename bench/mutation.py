@@ -1,7 +1,8 @@
 """How strong is the spec? Mutation testing of the reference server (issue 14 §4).
 
     python -m bench.mutation [--mutants N] [--seed S] [--out bench/results/mutation.json]
-                             [--per-mutant-timeout S] [--plan]
+                             [--per-mutant-timeout S] [--widen-timeout S] [--plan] [--no-widen]
+                             [--no-unit] [--replay FILE [--attach-to SAMPLE.json]]
 
 (``make mutation MUTANTS=N SEED=S``.) The steps:
 
@@ -24,9 +25,12 @@
    -p no:randomly --report none --lab external --api-config LAB --allow-destructive`` runs
    against ONE lab kept for the whole run (``python -m support.lab up``, in a private cache
    directory so no other lab of this machine is touched; always ``down`` at the end).
-   A survivor in a helper is run once more against the features of EVERY target that
+   A survivor in a helper is run once more against the features of every OTHER target that
    reaches it (``widened`` in the JSON; ``--no-widen`` skips this): its verdict is then
-   the spec's as a whole, not only its nearest features'.
+   the spec's as a whole, not only its nearest features'. That re-run is bounded by
+   ``--widen-timeout`` (150 s): past it, it is recorded as ``bounded`` and the mutant stays
+   survived (a conservative verdict: the whole spec for one mutant, four to five minutes on a
+   loaded machine, would make a run of 48 undecidable within an hour).
    Then (unless ``--no-unit``) a second, cheap command runs for the same mutant:
    ``python -m pytest tests/test_reference_faults.py tests/test_reference.py -m "not lab"``,
    the reference's unit tests with a fake Velociraptor (they reach the code that runs only
@@ -416,6 +420,16 @@ def replay(previous: list[dict[str, Any]], mutants: list[Mutant], diff_of: Calla
     return out
 
 
+def widened_verdict(returncode: int | None) -> str:
+    """The verdict of a widened re-run (a helper's survivor run against the other targets
+    that reach it): as :func:`classify`, except that reaching the widening bound is
+    ``bounded`` — not decided, so the mutant keeps its first verdict (survived). A full
+    widened run is most of the spec (four to five minutes on a loaded machine); running out
+    of time there says nothing about the mutant, unlike a mutant that hangs its own
+    features (``timeout``, counted as killed)."""
+    return "bounded" if returncode is None else classify(returncode)
+
+
 def classify(returncode: int | None) -> str:
     """pytest's exit code → ``killed`` (1: a test failed), ``survived`` (0), ``timeout``
     (None), else ``error`` (2 interrupted, 3 internal, 4 usage, 5 nothing collected)."""
@@ -460,7 +474,8 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
          "targets_without_own_mutant": [...], "reference_clean_after": bool,
          "mutants": [{"job_id", "file", "line", "col", "operator", "occurrence", "definition", "group",
                       "targets", "reaching", "command", "outcome", "seconds", "diff", "tail",
-                      "widened": {"targets": n, "outcome", "seconds"} (only for a helper's survivor)}]}
+                      "widened": {"targets": n, "outcome", "seconds", "bound_s"} (only for a helper's survivor;
+                      outcome "bounded" when the re-run reached --widen-timeout)}]}
 
     ``seconds`` are wall seconds of the mutant's pytest run; ``tail`` (last lines of its output)
     is kept for survivors and errors only."""
@@ -476,6 +491,16 @@ def summarise(meta: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, 
     exercised = sorted({t for r in results for t in r["targets"]})
     return meta | {"counts": counts, "score": score, "counts_spec": counts_spec, "score_spec": score_spec,
                    "targets_exercised": exercised, "mutants": results}
+
+
+def attach(path: Path, doc: dict[str, Any]) -> None:
+    """Append ``doc`` (a replay's summary) to the ``replays`` list of the result file ``path``
+    (``--attach-to``); a replay of the same ``replay_of`` and ``when`` replaces its older copy."""
+    base = json.loads(path.read_text())
+    kept = [r for r in base.get("replays", []) if (r.get("replay_of"), r.get("when")) != (doc.get("replay_of"),
+                                                                                           doc.get("when"))]
+    base["replays"] = kept + [doc]
+    write_json(path, base)
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -551,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / f"raptorspec-mutation-{os.getuid()}")
     ap.add_argument("--per-mutant-timeout", type=float, default=600.0, help="seconds; a mutant over it is killed")
     ap.add_argument("--plan", action="store_true", help="print the sample and each command; run nothing")
+    ap.add_argument("--widen-timeout", type=float, default=150.0,
+                    help="seconds a helper survivor's widened re-run may take; past it the re-run is "
+                         "recorded as bounded and the mutant stays survived (default 150)")
     ap.add_argument("--no-widen", dest="widen", action="store_false",
                     help="do not re-run a helper's survivor against every target that reaches it")
     ap.add_argument("--no-unit", dest="unit", action="store_false",
@@ -558,6 +586,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replay", type=Path, default=None,
                     help="run the mutants of a previous result file again (matched by their diff), "
                          "instead of a fresh sample: the same mutants after the reference changed")
+    ap.add_argument("--attach-to", type=Path, default=None,
+                    help="also append this run's result to the 'replays' list of that result file (a replay "
+                         "of a sample's survivors, kept with the sample it answers)")
     args = ap.parse_args(argv)
 
     from importlib.metadata import version
@@ -689,15 +720,20 @@ def main(argv: list[str] | None = None) -> int:
                         r["diff"] = make_diff(m.file, before, after)
                         rc, tail = run_command(cmd, ROOT, args.per_mutant_timeout, workdir / f"{m.job_id}.log")
                         r["outcome"] = classify(rc)
-                        if r["outcome"] == "survived" and args.widen and set(m.reach_all) - set(m.targets):
-                            # A helper's survivor: again, against every target that reaches it.
-                            wide = test_command(python, features, m.reach_all, lab_args)
+                        rest = sorted(set(m.reach_all) - set(m.targets))
+                        if r["outcome"] == "survived" and args.widen and rest:
+                            # A helper's survivor: again, against the other targets that reach it,
+                            # within the widening bound (see widened_verdict).
+                            wide = test_command(python, features, rest, lab_args)
                             t1 = time.monotonic()
-                            rc, tail = run_command(wide, ROOT, args.per_mutant_timeout * 3,
-                                                   workdir / f"{m.job_id}.widened.log")
-                            r["widened"] = {"targets": len(m.reach_all), "outcome": classify(rc),
+                            wrc, wtail = run_command(wide, ROOT, args.widen_timeout,
+                                                     workdir / f"{m.job_id}.widened.log")
+                            r["widened"] = {"targets": len(rest), "outcome": widened_verdict(wrc),
                                             "seconds": round(time.monotonic() - t1, 1)}
-                            r["outcome"] = classify(rc)
+                            if r["widened"]["outcome"] == "bounded":
+                                r["widened"]["bound_s"] = args.widen_timeout
+                            else:
+                                r["outcome"], tail = r["widened"]["outcome"], wtail
                         r["spec_outcome"] = r["outcome"]
                         if args.unit:
                             # The cheap second command: the reference's unit tests (fake Velociraptor).
@@ -749,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["total_s"] = round(time.monotonic() - started, 1)
         meta["reference_clean_after"] = not git_dirty(ROOT)
         write_json(args.out, summarise(meta, results))
+        if args.attach_to is not None and args.attach_to.resolve() != args.out.resolve():
+            attach(args.attach_to, summarise(meta, results))
     print(f"[mutation] {summarise(meta, results)['counts']} score {summarise(meta, results)['score']} "
           f"in {meta['total_s']} s; reference/ clean: {meta['reference_clean_after']}", file=sys.stderr)
     return code if meta["reference_clean_after"] else 1

@@ -406,7 +406,8 @@ class Reference:
             params["RemovePolicy"] = True
         if message and "MessageBox" in names:
             params["MessageBox"] = message
-        flow_id, _ = await self._collect(client_id, [artifact], _spec([artifact], params), 600, True)
+        # The contract gives the quarantine no time limit: Velociraptor's own applies.
+        flow_id, _ = await self._collect(client_id, [artifact], _spec([artifact], params), True)
         op = "set" if quarantine else "remove"
         try:
             await self.velo.query(
@@ -471,18 +472,23 @@ class Reference:
             precondition=row.get("precondition") or None,
             required_permissions=row.get("required_permissions") or [])
 
-    async def _collect(self, client_id: str, artifacts: list[str], spec: dict[str, Any], timeout: int,
-                       urgent: bool) -> tuple[str, Row]:
-        vql = ("SELECT collect_client(client_id=RefClientId, artifacts=parse_json_array(data=RefArtifacts), "
-               "spec=parse_json(data=RefSpec), timeout=parse_json(data=RefOptions).timeout, "
-               "urgent=parse_json(data=RefOptions).urgent) AS collection FROM scope()")
+    async def _collect(self, client_id: str, artifacts: list[str], spec: dict[str, Any], urgent: bool,
+                       timeout: int | None = None) -> tuple[str, Row]:
+        """Start a collection; ``(flow id, its request)``. ``timeout`` (seconds): None leaves the
+        collection's time limit to Velociraptor (the artifacts' own, else its default)."""
+        args = ["client_id=RefClientId", "artifacts=parse_json_array(data=RefArtifacts)", "spec=parse_json(data=RefSpec)",
+                "urgent=parse_json(data=RefOptions).urgent"]
+        options: dict[str, Any] = {"urgent": bool(urgent)}
+        if timeout is not None:
+            args.append("timeout=parse_json(data=RefOptions).timeout")
+            options["timeout"] = int(timeout)
+        vql = f"SELECT collect_client({', '.join(args)}) AS collection FROM scope()"
         try:
             result = await self.velo.query(vql, {"RefClientId": client_id, "RefArtifacts": artifacts, "RefSpec": spec,
-                                                 "RefOptions": {"timeout": int(timeout), "urgent": bool(urgent)}},
-                                           check=False)
+                                                 "RefOptions": options}, check=False)
         except VelociraptorError as exc:
             raise _failure(f"collecting {', '.join(artifacts)} from client {client_id}", exc) from None
-        collection = (result.rows[0].get("collection") if result.rows else None) or {}
+        collection = next(iter(result.rows), {}).get("collection") or {}  # scope(): one row
         flow_id = collection.get("flow_id") if isinstance(collection, dict) else None
         problems = error_lines(result.logs, called_names(vql))
         if problems:
@@ -491,7 +497,7 @@ class Reference:
                             f"{'; '.join(problems)}")
         if not flow_id:
             raise ToolError(f"collecting {', '.join(artifacts)} from client {client_id}: Velociraptor started "
-                            f"no collection (it answered {json.dumps(collection)[:200]})")
+                            f"no collection (it answered {json.dumps(collection)})")
         return flow_id, collection.get("request") or {}
 
     async def collect_artifact(self, client_id: str, artifacts: list[str], parameters: dict[str, Any] | None = None,
@@ -513,7 +519,7 @@ class Reference:
             if unknown:
                 raise ToolError(f"artifact {artifact} has no parameter {', '.join(unknown)}; it takes: "
                                 f"{', '.join(sorted(n for n in defined if n)) or 'none'}")
-        flow_id, request = await self._collect(client_id, list(artifacts), spec, timeout, urgent)
+        flow_id, request = await self._collect(client_id, list(artifacts), spec, urgent, timeout)
         return CollectionStarted(status="collection_started", client_id=client_id, artifacts=list(artifacts),
                                  flow_id=flow_id, request=request)
 
@@ -559,7 +565,7 @@ class Reference:
             result = await self.velo.query(vql, env, check=False)
         except VelociraptorError as exc:
             raise _failure(f"creating a hunt for {', '.join(artifacts)}", exc) from None
-        hunt = (result.rows[0].get("hunt") if result.rows else None) or {}
+        hunt = next(iter(result.rows), {}).get("hunt") or {}  # scope(): one row
         hunt_id = hunt.get("HuntId") if isinstance(hunt, dict) else None
         problems = error_lines(result.logs, called_names(vql))
         if problems:
@@ -567,7 +573,7 @@ class Reference:
             raise ToolError(f"creating a hunt for {', '.join(artifacts)}: {made} reported: {'; '.join(problems)}")
         if not hunt_id:
             raise ToolError(f"creating a hunt for {', '.join(artifacts)}: Velociraptor made no hunt "
-                            f"(it answered {json.dumps(hunt)[:200]})")
+                            f"(it answered {json.dumps(hunt)})")
         return HuntCreated(status="hunt_created", hunt_id=hunt_id, description=description, artifacts=list(artifacts),
                            state="PAUSED" if paused else "RUNNING", expires_hours=expires_hours)
 
@@ -688,7 +694,7 @@ class Reference:
         except VelociraptorError as exc:
             raise _failure(f"cancelling flow {flow_id} on client {client_id}", exc) from None
         return FlowCancelled(client_id=client_id, flow_id=flow_id, action="cancelled",
-                             result=rows[0].get("result") if rows else None)
+                             result=next(iter(rows), {}).get("result"))  # scope(): one row
 
     # -- VQL --------------------------------------------------------------------------
 
@@ -812,7 +818,7 @@ class Reference:
     async def server_info_page(self) -> str:
         rows = await self._page("the server information",
                                 "SELECT config.Version AS version_info, * FROM info()")
-        row = rows[0] if rows else {}
+        row = next(iter(rows), {})  # info() yields one row
         version = row.pop("version_info", None) or {}
         return _json({"type": "server_info", "version": version.get("version"), "version_info": version,
                       "hostname": row.get("Hostname"), "os": row.get("OS"), "info": row})

@@ -207,12 +207,14 @@ class Velociraptor:
                         result.rows.append(row)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
-            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise DeadlineExceeded(f"Velociraptor did not answer within {seconds:g} s") from None
-            if code == grpc.StatusCode.CANCELLED and result.truncated:
-                return result
-            if code == grpc.StatusCode.UNAVAILABLE:
-                raise Unreachable(f"the Velociraptor API at {self.target} is unreachable: {exc.details()}") from None
+            # A match, not ``==`` chains: StatusCode members are singletons, so ``is`` and ``==``
+            # cannot be told apart (bench/MUTATION.md, sample 2: an equivalent mutant).
+            match code:
+                case grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise DeadlineExceeded(f"Velociraptor did not answer within {seconds:g} s") from None
+                case grpc.StatusCode.UNAVAILABLE:
+                    raise Unreachable(f"the Velociraptor API at {self.target} is unreachable: "
+                                      f"{exc.details()}") from None
             raise VelociraptorError(f"Velociraptor refused the query ({code.name if code else 'error'}): "
                                     f"{exc.details() if hasattr(exc, 'details') else exc}") from None
         finally:

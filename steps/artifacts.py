@@ -249,3 +249,9 @@ def _(oracle, client, flows_before, artifact):
     assert len(found) == 1, (f"Velociraptor shows {len(found)} new collection(s) of {artifact} on {client.client_id} "
                              f"(expected 1); new collections: {quarantine.describe(new)}")
     return flows.flow_id(found[0])
+
+
+@when("I list the artifacts without a limit", target_fixture="reply")
+def _(sut, ledger):
+    """Asks for the artifacts with no search, type or limit (the contract's default limit: 100)."""
+    return sut.call("list_artifacts")

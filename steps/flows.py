@@ -357,3 +357,14 @@ def _(reply, oracle, client, collection):
     assert reply.ok and any(v is True for v in flags.values()), (
         f"Velociraptor holds {held} rows for {collection}, {got} came back, and the server under test does not "
         f"say rows were left out (flags {flags or 'none of ' + ', '.join(LEFT_OUT_FLAGS)}); {said(reply)}")
+
+
+@given(parsers.parse("the client has more than {n:d} collections"))
+def _(oracle, lab, ledger, client, n):
+    """Tops the client's flows in Velociraptor up to ``n + 1`` with finished collections of
+    Generic.Client.Info, started at once (a lab that already holds more starts none)."""
+    have = len({row.get("session_id") for row in oracle.flows(client.client_id)})
+    if have <= n:
+        flows.finished_collections(oracle, ledger, client.client_id, "Generic.Client.Info", n + 1 - have, lab=lab)
+    have = len({row.get("session_id") for row in oracle.flows(client.client_id)})
+    assert have > n, f"Velociraptor shows {have} collections on client {client.client_id}, the Given needs more than {n}"

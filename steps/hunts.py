@@ -481,3 +481,29 @@ def _(oracle, reply, hunt, n):
         f"hunt {hunt.hunt_id} ({source}, {len(truth)} rows in Velociraptor): the server under test returns "
         f"{len(reply.rows or [])} rows (expected {n}); {len(strangers)} of them are not Velociraptor's: "
         f"{strangers[:2]}; {said(reply)}")
+
+
+@then("the server under test lists a single hunt, one Velociraptor holds")
+def _(oracle, reply):
+    """The reply lists exactly one hunt, a hunt hunts() shows."""
+    listed = hunts.listed(reply.rows)
+    known = set(hunts.states(oracle.hunts()))
+    assert len(listed) == 1 and set(listed) <= known, (
+        f"The server under test lists {len(listed)} hunt(s) (expected one); unknown to Velociraptor: "
+        f"{sorted(set(listed) - known)}; {said(reply)}")
+
+
+@when(parsers.parse('I create a paused hunt "{word}" for "{artifact}" allowing each client a single second, '
+                    'limited to clients labelled "{label}"'), target_fixture="reply")
+def _(sut, ledger, hunt_named, word, artifact, label):
+    """Asks for a paused hunt with the smallest time limit per client the contract allows (timeout=1 s)."""
+    return _create(sut, ledger, hunt_named, word, [artifact], label, timeout=1)
+
+
+@then(parsers.parse('Velociraptor shows the hunt "{word}" allowing each client a single second'))
+def _(oracle, hunt_named, word):
+    """hunts() shows the hunt's time limit per client (start_request.timeout) as 1 second."""
+    row = hunts.full(oracle, hunts.id_described(oracle, hunt_named(word)))
+    assert hunts.timeout(row) == 1, (
+        f"Velociraptor shows hunt {row.get('hunt_id')} allowing each client {hunts.timeout(row)!r} s; "
+        f"the scenario asked for 1; its start_request: {str(row.get('start_request'))[:1500]}")

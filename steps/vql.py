@@ -148,3 +148,18 @@ def _(reply, oracle, vql, organisation):
     truth = oracle.query_in_org(vql["query"], organisation, vql["env"])
     assert truth and reply.ok, f"Velociraptor returns {len(truth)} rows; the server under test answered {said(reply)}"
     assert not (d := diff(reply.rows, truth, what=f"query: {vql['query']}  org: {organisation}")), d
+
+
+@then(parsers.parse('the help names "{name}", which Velociraptor has as a {kind} only'))
+def _(reply, oracle, name, kind):
+    """Velociraptor's help() has the name as that kind (plugin or function) and not as another, and
+    the help text names it as a word (case-insensitive)."""
+    import re
+
+    kinds = {str(r.get("type")).lower() for r in oracle.query("SELECT type FROM help() WHERE name = RsName",
+                                                              {"RsName": name})}
+    assert kinds == {kind}, (f"The scenario's example is wrong: Velociraptor's help() has {name!r} as "
+                             f"{sorted(kinds) or 'nothing'}, not as a {kind} only")
+    text = reply.data if isinstance(reply.data, str) else str(reply.data)
+    assert reply.ok and re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text, re.IGNORECASE), (
+        f"The help does not name the {kind} {name!r}: {said(reply, 300)}")

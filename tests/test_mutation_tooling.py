@@ -196,6 +196,13 @@ def test_pytest_exit_codes_become_verdicts(rc: int | None, outcome: str) -> None
     assert mu.classify(rc) == outcome
 
 
+@pytest.mark.parametrize("rc, outcome", [(0, "survived"), (1, "killed"), (None, "bounded"), (2, "error")])
+def test_a_widened_rerun_out_of_time_is_bounded_not_killed(rc: int | None, outcome: str) -> None:
+    # The widened re-run of a helper's survivor is most of the spec: running out of its time
+    # bound says nothing about the mutant (it must not count as a kill, as a mutant's own timeout does).
+    assert mu.widened_verdict(rc) == outcome
+
+
 def test_the_summary_counts_verdicts_and_scores_only_decided_mutants() -> None:
     rows = [{"outcome": o, "targets": ["a"], "group": "a"} for o in ("killed", "killed", "timeout", "survived",
                                                                        "error", "pending")]
@@ -303,3 +310,13 @@ def test_the_lab_environment_uses_a_private_cache_and_the_built_binary(tmp_path:
     from support.lab.provision import cached_binary_path
     if cached_binary_path().exists():
         assert env["RAPTORSPEC_VELOCIRAPTOR"] == str(cached_binary_path())
+
+
+def test_a_replay_is_attached_to_the_sample_it_answers(tmp_path: Path) -> None:
+    sample = tmp_path / "mutation.json"
+    mu.write_json(sample, {"seed": 14, "mutants": [{"outcome": "survived"}]})
+    mu.attach(sample, {"replay_of": "x (t0, seed 14)", "when": "t1", "counts": {"killed": 1}})
+    mu.attach(sample, {"replay_of": "x (t0, seed 14)", "when": "t1", "counts": {"killed": 2}})  # the same run again
+    doc = json.loads(sample.read_text())
+    assert doc["seed"] == 14 and doc["mutants"] == [{"outcome": "survived"}]
+    assert [r["counts"] for r in doc["replays"]] == [{"killed": 2}]

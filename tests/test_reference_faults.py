@@ -10,16 +10,20 @@ gRPC stub under it (``Query``). Each test names the mutant(s) of bench/MUTATION.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import pytest
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
 
 from reference import __main__ as ref_main
 from reference.server import Reference
 from reference.velo import (DeadlineExceeded, QueryResult, Unreachable, Velociraptor, VelociraptorError,
-                            load_api_config)
+                            VQLFailure, called_names, error_lines, load_api_config)
 
 INTERNAL_ERROR = -32603  # JSON-RPC 2.0: "Internal error"
 CLIENT = {"client_id": "C.1", "os_info": {"system": "linux", "hostname": "h"}, "labels": []}
@@ -229,3 +233,138 @@ def test_a_limit_spent_at_the_end_of_a_source_followed_by_empty_ones_is_not_trun
     velo = _Sources({"A/One": [{"a": 1}], "A/Empty": [], "A/Also": []})
     reply = _run(Reference(velo).get_flow_results("C.1", "F.1", limit=1))
     assert reply.result_count == 1 and reply.truncated is False
+
+
+# ------------------------------------------------------------- a lookup that Velociraptor fails (sample 2, #41)
+
+
+@pytest.mark.parametrize("call, what", [
+    (lambda ref: ref.get_client_info("C.1"), "looking up client C.1: "),               # require_client
+    (lambda ref: ref.get_flow_status("C.1", "F.1"), "looking up flow F.1 of client C.1: "),  # require_flow
+    (lambda ref: ref.get_hunt_results("H.1"), "looking up hunt H.1: "),                 # require_hunt (#41)
+    (lambda ref: ref.modify_hunt("H.1", "stop"), "looking up hunt H.1: "),              # require_hunt (#41)
+])
+def test_a_lookup_velociraptor_fails_is_a_tool_error_naming_what_was_looked_up(call, what):
+    # Only the client lookup answers (for the flow lookup, which checks the client first).
+    ref = Reference(_Failing(Unreachable("the Velociraptor API at 127.0.0.1:1 is unreachable: down"),
+                             {"FROM clients(": [CLIENT]} if "flow" in what else {}))
+    with pytest.raises(ToolError) as err:
+        _run(call(ref))
+    assert str(err.value) == what + "the Velociraptor API at 127.0.0.1:1 is unreachable: down"
+
+
+# ------------------------------------------------------------- Velociraptor makes a hunt or a flow and reports an error (#6)
+
+
+class _Answering:
+    """Stands in for Velociraptor.query as the real one behaves: answers the queries whose VQL
+    holds a key of ``answers`` with ``(rows, log lines)``; with ``check`` (the default) a log
+    line that reports a failure raises :class:`VQLFailure`, as :meth:`Velociraptor.query` does."""
+
+    def __init__(self, answers: dict[str, tuple[list[dict[str, Any]], list[str]]]):
+        self.answers = answers
+
+    async def query(self, vql: str, env: Any = None, *, plugins: Any = None, check: bool = True,
+                    **kw: Any) -> QueryResult:
+        for needle, (rows, logs) in self.answers.items():
+            if needle in vql:
+                errors = error_lines(logs, called_names(vql) if plugins is None else plugins)
+                if check and errors:
+                    raise VQLFailure(errors)
+                return QueryResult(rows=list(rows), logs=list(logs))
+        raise VelociraptorError(f"unexpected query {vql}")
+
+
+ARTIFACT = {"name": "Generic.Client.Info", "type": "CLIENT", "parameters": []}
+
+
+def test_a_hunt_velociraptor_made_while_reporting_an_error_is_named_in_the_error():
+    velo = _Answering({"FROM artifact_definitions(": ([ARTIFACT], []),
+                       "SELECT hunt(": ([{"hunt": {"HuntId": "H.1"}}], ["hunt: the scheduler is busy"])})
+    with pytest.raises(ToolError) as err:
+        _run(Reference(velo).create_hunt(["Generic.Client.Info"], "d"))
+    assert str(err.value) == ("creating a hunt for Generic.Client.Info: Velociraptor made hunt H.1 (review or "
+                              "delete it) but reported: hunt: the scheduler is busy")
+
+
+def test_a_collection_velociraptor_started_while_reporting_an_error_is_named_in_the_error():
+    velo = _Answering({"FROM clients(": ([CLIENT], []), "FROM artifact_definitions(": ([ARTIFACT], []),
+                       "collect_client(": ([{"collection": {"flow_id": "F.1"}}],
+                                           ["collect_client: the client queue is full"])})
+    with pytest.raises(ToolError) as err:
+        _run(Reference(velo).collect_artifact("C.1", ["Generic.Client.Info"]))
+    assert str(err.value) == ("collecting Generic.Client.Info from client C.1: Velociraptor started flow F.1 but "
+                              "reported: collect_client: the client queue is full")
+
+
+# ------------------------------------------------------------- the bound on a query's wait (#30)
+
+
+class _SlowStub:
+    """A gRPC stub whose Query answers one row once ``release`` is set (at most 10 s)."""
+
+    def __init__(self, release: "threading.Event"):
+        self.release = release
+
+    def Query(self, request, timeout):  # noqa: N802 (the gRPC method's name)
+        release = self.release
+
+        class _Slow:
+            def __iter__(self):
+                release.wait(10)
+                yield SimpleNamespace(log="", Response='[{"a": 1}]')
+
+            def cancel(self) -> None:
+                pass
+
+        return _Slow()
+
+
+def test_a_query_answered_within_its_deadline_is_not_cut_short():
+    release = threading.Event()
+    velo = object.__new__(Velociraptor)
+    velo.target, velo.deadline, velo._closed = "127.0.0.1:1", 5.0, threading.Event()
+    velo._stub = _SlowStub(release)
+    velo._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    async def go() -> QueryResult:
+        asyncio.get_running_loop().call_later(0.3, release.set)  # answered 0.3 s in, within 0.5 s
+        return await velo.query("SELECT 1 FROM scope()", deadline=0.5)
+
+    try:
+        assert _run(go()).rows == [{"a": 1}]
+    finally:
+        release.set()
+        velo._pool.shutdown(wait=True)
+
+
+# ------------------------------------------------------------- the transport the caller chooses is served (#31)
+
+
+@pytest.mark.parametrize("transport, served", [("stdio", "stdio"), ("http", "http")])
+def test_the_server_serves_the_transport_asked_for(monkeypatch, tmp_path, transport, served):
+    import reference.server
+    import reference.velo
+
+    ran: list[str] = []
+
+    class _Velo:
+        target = "127.0.0.1:1"
+
+        def __init__(self, config, deadline):
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class _MCP:
+        def run(self, how):
+            ran.append(how)
+
+    monkeypatch.setattr(reference.velo, "Velociraptor", _Velo)
+    monkeypatch.setattr(reference.server, "build", lambda velo: _MCP())
+    monkeypatch.setattr(ref_main, "_serve_http", lambda mcp, port, log: ran.append("http"))
+    # The transport as a caller's command line gives it: a fresh string, not the literal.
+    argv = ["--config", str(tmp_path / "api_client.yaml"), "--transport", "".join(transport)]
+    assert ref_main.main(argv) == 0
+    assert ran == [served]

@@ -67,3 +67,7 @@ Feature: Find artifacts to collect
       | non-ASCII text            | Pslist-ünï-日本' OR 1=1 --                         |
       | a regex alternation       | Pslist\|Users                                    |
       | an unclosed bracket       | Pslist(                                          |
+
+  Scenario: Without a limit, 100 artifacts are listed
+    When I list the artifacts without a limit
+    Then the server under test lists exactly 100 of the artifacts Velociraptor knows

@@ -67,3 +67,8 @@ Feature: List a client's collections
       | id                          |
       | C.0' OR 1=1 --              |
       | ' OR client_id =~ '.' OR '  |
+
+  Scenario: Without a limit, 50 collections are listed when the client has more
+    Given the client has more than 50 collections
+    When I list the client's flows
+    Then the server under test lists exactly 50 of the client's flows in Velociraptor

@@ -76,3 +76,9 @@ Feature: Create a hunt
     When I create a paused hunt "a-day" for "Generic.Client.Info" limited to clients labelled "hunt-scope"
     Then the server under test reports success
     And Velociraptor shows the hunt "a-day" expiring 24 hours after it was created
+
+  @tool:create_hunt @arg:timeout
+  Scenario: A hunt may allow each client as little as a single second
+    When I create a paused hunt "one-second" for "Generic.Client.Info" allowing each client a single second, limited to clients labelled "hunt-scope"
+    Then the server under test reports success
+    And Velociraptor shows the hunt "one-second" allowing each client a single second

@@ -60,3 +60,24 @@ Feature: List hunts
     And someone then starts the hunt in Velociraptor
     When I list the hunts
     Then the server under test lists the hunt "started-since" as RUNNING
+
+  @tool:list_hunts @arg:limit
+  Scenario: A limit of one lists a single hunt, one Velociraptor holds
+    Given 2 paused hunts "only-one" for "Generic.Client.Info" aimed at no client
+    When I list the hunts, keeping at most 1
+    Then the server under test lists a single hunt, one Velociraptor holds
+
+  @tool:list_hunts @arg:state
+  Scenario Outline: Listing the <state> hunts shows no hunt in another state
+    Given a paused hunt "is-paused" for "Generic.Client.Info" aimed at no client
+    And a running hunt "is-running" for "Generic.Client.Info" aimed at no client
+    And a stopped hunt "is-stopped" for "Generic.Client.Info" aimed at no client
+    When I list the hunts that are <state>
+    Then every hunt the server under test lists is <state> in Velociraptor
+    And the server under test lists the hunt "is-<word>" as <state>
+
+    Examples:
+      | state   | word    |
+      | PAUSED  | paused  |
+      | RUNNING | running |
+      | STOPPED | stopped |

@@ -22,3 +22,14 @@ Feature: Get help with VQL
       | plugins   | clients |
       | functions | format  |
       | examples  | FROM    |
+
+  @arg:topic
+  Scenario Outline: Help on <topic> names a <kind> Velociraptor has
+    When I ask for VQL help on "<topic>"
+    Then the server under test reports success
+    And the help names "<name>", which Velociraptor has as a <kind> only
+
+    Examples:
+      | topic     | kind     | name         |
+      | plugins   | plugin   | pslist       |
+      | functions | function | base64encode |

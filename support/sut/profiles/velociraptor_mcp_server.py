@@ -173,6 +173,9 @@ class VelociraptorMcpServer(Profile):
             "was pending answered after 20.1 s, after the query (measured 2026-11-29)",
         "run_vql::A query that never ends comes back as an error within 60 seconds":
             "run_vql reads the query's stream to its end with no deadline: a query that never ends never answers",
+        # bench/MUTATION.md (fresh sample, #43), seen on the embedded lab 2026-11-29
+        "list_hunts::Listing the <state> hunts shows no hunt in another state":
+            "list_hunts filters on a column State that hunts() rows do not have (state): nothing is listed",
     }
 
     def command(self, venv: Path | None, api_config: Path, sut_command: list[str] | None = None
