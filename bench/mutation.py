@@ -503,6 +503,24 @@ def attach(path: Path, doc: dict[str, Any]) -> None:
     write_json(path, base)
 
 
+def partial_path(out: Path) -> Path:
+    """Where a run keeps its results while it runs, and keeps them when it is stopped before the
+    end (``mutation.json`` → ``mutation.partial.json``): ``out`` itself, often a committed
+    figure, is written only by a run in which every mutant got its verdict."""
+    return out.with_name(out.stem + ".partial" + out.suffix)
+
+
+def finish(out: Path, doc: dict[str, Any], complete: bool) -> Path:
+    """Write a run's summary ``doc``: to ``out`` when ``complete`` (and drop the partial file),
+    else to :func:`partial_path` with ``out`` left as it was. Returns the path written."""
+    if complete:
+        write_json(out, doc)
+        partial_path(out).unlink(missing_ok=True)
+        return out
+    write_json(partial_path(out), doc)
+    return partial_path(out)
+
+
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write ``doc`` atomically (a temp file renamed over ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -764,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"(spec {r.get('spec_outcome')}, unit {r.get('unit_outcome')}) {r['seconds']} s",
                       file=sys.stderr, flush=True)
                 meta["total_s"] = round(time.monotonic() - started, 1)
-                write_json(args.out, summarise(meta, results))
+                write_json(partial_path(args.out), summarise(meta, results))
                 if r["outcome"] in ("killed", "error"):
                     st = subprocess.run([python, "-m", "support.lab", "status"], cwd=ROOT, env=env,
                                         capture_output=True, text=True)
@@ -784,8 +802,12 @@ def main(argv: list[str] | None = None) -> int:
         recover(journal, ROOT)
         meta["total_s"] = round(time.monotonic() - started, 1)
         meta["reference_clean_after"] = not git_dirty(ROOT)
-        write_json(args.out, summarise(meta, results))
-        if args.attach_to is not None and args.attach_to.resolve() != args.out.resolve():
+        complete = code == 0 and all(r["seconds"] is not None for _, r in pairs)  # "gone" ones have no time
+        written = finish(args.out, summarise(meta, results), complete)
+        if not complete:
+            print(f"[mutation] stopped before every mutant had its verdict: the results so far are in {written}; "
+                  f"{args.out} is unchanged", file=sys.stderr)
+        elif args.attach_to is not None and args.attach_to.resolve() != args.out.resolve():
             attach(args.attach_to, summarise(meta, results))
     print(f"[mutation] {summarise(meta, results)['counts']} score {summarise(meta, results)['score']} "
           f"in {meta['total_s']} s; reference/ clean: {meta['reference_clean_after']}", file=sys.stderr)

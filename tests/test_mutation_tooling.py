@@ -320,3 +320,15 @@ def test_a_replay_is_attached_to_the_sample_it_answers(tmp_path: Path) -> None:
     doc = json.loads(sample.read_text())
     assert doc["seed"] == 14 and doc["mutants"] == [{"outcome": "survived"}]
     assert [r["counts"] for r in doc["replays"]] == [{"killed": 2}]
+
+
+def test_a_run_stopped_before_the_end_leaves_the_committed_figure_alone(tmp_path: Path) -> None:
+    """An interrupted `make mutation MUTANTS=1` overwrote bench/results/mutation.json, the README's
+    figure, with a half run (score null). A run writes its results file only when complete."""
+    out = tmp_path / "mutation.json"
+    out.write_text('{"score": 0.91}\n')
+    written = mu.finish(out, {"score": None}, complete=False)
+    assert written == tmp_path / "mutation.partial.json" and json.loads(written.read_text()) == {"score": None}
+    assert json.loads(out.read_text()) == {"score": 0.91}
+    assert mu.finish(out, {"score": 0.5}, complete=True) == out
+    assert json.loads(out.read_text()) == {"score": 0.5} and not (tmp_path / "mutation.partial.json").exists()
