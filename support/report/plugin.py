@@ -50,6 +50,7 @@ _MARK_ROWS = {"tool": "", "resource": "resource:", "prompt": "prompt:"}
 _FULL_TRACEBACK = pytest.StashKey[str]()
 _XPASS_STRICT = "[XPASS(strict)] "
 _SHARDS_INPUT = "raptorspec_report_shards"   # workerinput: where workers write their results
+_MASK_NAME = "raptorspec-mask-reports"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(_MASK_NAME):
+        config.pluginmanager.register(MaskReports(), _MASK_NAME)
     if hasattr(config, "workerinput"):  # xdist worker: its results go to the controller
         shards = config.workerinput.get(_SHARDS_INPUT)
         if shards:
@@ -110,6 +113,64 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     doc = config.pluginmanager.get_plugin(_PLUGIN_NAME)
     if doc is not None and getattr(doc, "shards", None) is not None:
         shutil.rmtree(doc.shards, ignore_errors=True)
+
+
+# --- secrets never leave in a test report (terminal, junit XML, xdist, any plugin) ----------
+class MaskReports:
+    """Masks every text of each test report as it is made (:func:`support.secrets.mask`):
+    the failure's traceback and message, captured output sections and the user properties
+    (an MCP transcript), so the terminal, junit XML and any other reporting plugin see only
+    masked text, however a SUT re-wrapped or escaped a key."""
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        rep = yield
+        try:
+            mask_report(rep)
+        except Exception:  # noqa: BLE001 - masking must never lose a report; the report plugin masks again
+            pass
+        return rep
+
+
+def mask_report(rep: Any) -> None:
+    """Mask, in place, the texts of a pytest report: ``longrepr`` (a string, a skip tuple or
+    pytest's repr objects, walked), ``sections`` and ``user_properties``."""
+    longrepr = rep.longrepr
+    if isinstance(longrepr, str):
+        rep.longrepr = clean(longrepr)
+    elif isinstance(longrepr, tuple):
+        rep.longrepr = tuple(clean(v) if isinstance(v, str) else v for v in longrepr)
+    elif longrepr is not None:
+        _mask_repr(longrepr, set())
+    rep.sections = [(clean(title), clean(body)) for title, body in rep.sections]
+    rep.user_properties = [(key, clean(value) if isinstance(value, str) else clean_obj(value)
+                            if isinstance(value, (dict, list, tuple)) else value)
+                           for key, value in rep.user_properties]
+
+
+def _mask_repr(obj: Any, seen: set[int]) -> None:
+    """Walk pytest's repr objects (``_pytest._code.code``), masking every string attribute."""
+    if id(obj) in seen or not type(obj).__module__.startswith("_pytest"):
+        return
+    seen.add(id(obj))
+    for name, value in list(vars(obj).items()):
+        if isinstance(value, str):
+            setattr(obj, name, clean(value))
+        elif isinstance(value, list):
+            setattr(obj, name, [_masked_item(v, seen) for v in value])
+        elif isinstance(value, tuple):
+            setattr(obj, name, tuple(_masked_item(v, seen) for v in value))
+        elif value is not None:
+            _mask_repr(value, seen)
+
+
+def _masked_item(value: Any, seen: set[int]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked_item(v, seen) for v in value)
+    _mask_repr(value, seen)
+    return value
 
 
 # --- failures in the suite's words (any scenario run, report or not) ------------------------
