@@ -263,6 +263,8 @@ class LivingDoc:
         self.shards: Path | None = None    # xdist controller: where the workers write their results
         self.shard: Path | None = None     # xdist worker: the file it writes its results to
         self.seen: dict[str, tuple[str, str]] = {}  # xdist controller: node id -> (outcome, message)
+        self.stopped = ""                  # why the session stopped early (pytest.exit, Ctrl-C)
+        self.collection_errors = 0
 
     # --- building records -------------------------------------------------------------
     def _feature(self, feature: Any) -> str:
@@ -420,20 +422,25 @@ class LivingDoc:
             features=self.features, runs=runs,
             generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
             command=clean("pytest " + " ".join(self.config.invocation_params.args)),
+            stopped=self.stopped,
         )
 
     def _keep_previous(self) -> Path | None:
-        """Move the report folder's results.json aside as results.previous.json; its new path."""
+        """Move the report folder's results.json aside as results.previous.json; the path of
+        the previous run to compare with (None: there is none).
+
+        Only a run that ran scenarios is kept as the previous one: a results.json in which
+        nothing ran (a lab that did not start, an interrupt before the first scenario) is left
+        to be overwritten, so it never pushes the last real run out of results.previous.json."""
         if self.path is None:
             return None
         results = self.path.parent / "results.json"
-        if not results.is_file():
-            return None
         previous = self.path.parent / "results.previous.json"
-        results.replace(previous)
-        if isinstance(self.baseline, Path) and self.baseline.resolve() == results.resolve():
-            self.baseline = previous        # --compare named the file just moved aside
-        return previous
+        if results.is_file() and _ran_scenarios(results):
+            results.replace(previous)
+            if isinstance(self.baseline, Path) and self.baseline.resolve() == results.resolve():
+                self.baseline = previous        # --compare named the file just moved aside
+        return previous if previous.is_file() else None
 
     def _changes(self, run: Run, previous: Path | None) -> Changes | None:
         """What changed since the baseline run, or None (no baseline, or it cannot be read)."""
@@ -487,9 +494,38 @@ class LivingDoc:
                 record.reason = (message.strip().splitlines() or [note])[0]
         return run
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The session stops early: ``pytest.exit`` (e.g. "the embedded lab did not start: …")
+        or Ctrl-C. Its message goes at the top of the report."""
+        exc = excinfo.value
+        if isinstance(exc, KeyboardInterrupt):
+            self.stopped = "interrupted (Ctrl-C or SIGTERM)"
+        else:
+            self.stopped = clean(str(getattr(exc, "msg", "") or exc))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors += 1
+
+    def _usage_error(self, exitstatus: int) -> bool:
+        """A run that ended in a usage or collection error writes nothing and rotates nothing:
+        its report would only hide the previous run's."""
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            why = "a usage error"
+        elif self.collection_errors and exitstatus == pytest.ExitCode.INTERRUPTED and not any(
+                r.outcome != "not run" for r in self.runs.values()):
+            why = "collection errors"
+        else:
+            return False
+        if self.path is not None:
+            import sys
+            print(f"raptorspec: the run ended in {why}: no report written; "
+                  f"{self.path.parent} is left as it was", file=sys.stderr, flush=True)
+        return True
+
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.config.option.collectonly:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.config.option.collectonly or self._usage_error(exitstatus):
             return
         if self.shard is not None:         # xdist worker: hand the run to the controller
             self.shard.write_text(json.dumps(self.build().results(), ensure_ascii=False), encoding="utf-8")
@@ -498,6 +534,7 @@ class LivingDoc:
             merged = self._merged()
             if merged is not None:
                 run = self.run = merged
+                run.stopped = self.stopped
                 previous = self._keep_previous()
                 run.changes = self._changes(run, previous)
                 if self.path is not None:
@@ -536,6 +573,16 @@ class LivingDoc:
             terminalreporter.write_line(self.compare_error, yellow=True)
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
+
+
+def _ran_scenarios(results: Path) -> bool:
+    """Whether a results.json records at least one scenario run that ran (True when it
+    cannot be read: keep it rather than lose it)."""
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+        return any(row.get("outcome") != "not run" for row in data.get("scenarios", []))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def _one_line(text: str, limit: int = 160) -> str:
