@@ -14,6 +14,8 @@ Lifecycle, the same for the embedded, docker and external labs::
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from support import procs
 from support.errors import LabError
 from support.secrets import mask
 
@@ -186,3 +189,83 @@ def warn(msg: str) -> None:
     """One line on stderr, prefixed, for what the harness does on the user's behalf."""
     print(f"[raptorspec lab] {msg}", file=sys.stderr, flush=True)
 
+
+
+# --------------------------------------------------------------------------------------
+# who owns a lab, and the lab directories runs leave behind
+
+#: A lab directory's owner file: ``"<boot id>:<pid>"`` of the run that made it.
+OWNER_FILE = "owner"
+#: A lab directory kept on purpose (a failed start, ``--keep-lab``): never removed by
+#: :func:`reap_stale_lab_dirs`; holds why it was kept.
+KEPT_FILE = "KEPT"
+#: The lab directories kept by this process: (absolute path, why), for the run's summary.
+KEPT: list[tuple[Path, str]] = []
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown-boot"
+
+
+def lab_owner() -> str:
+    """This process as the owner of a lab: ``"<boot id>:<pid>"`` (a docker lab's
+    ``raptorspec.owner`` label, an embedded lab's ``owner`` file; the boot id rules out a pid
+    reused after a reboot)."""
+    return f"{_boot_id()}:{os.getpid()}"
+
+
+def owner_gone(owner: str, unknown: bool = False) -> bool:
+    """True when the process named by ``owner`` (``"<boot id>:<pid>"``) no longer runs;
+    ``unknown`` for an empty or malformed owner."""
+    boot, _, pid = owner.strip().partition(":")
+    if not pid.isdigit():
+        return unknown
+    return boot != _boot_id() or not procs.pid_alive(int(pid))
+
+
+def mark_owner(lab_dir: Path) -> None:
+    """Record this process as the owner of ``lab_dir`` (see :func:`reap_stale_lab_dirs`)."""
+    (Path(lab_dir) / OWNER_FILE).write_text(lab_owner() + "\n")
+
+
+def keep_dir(lab_dir: Path, why: str) -> Path:
+    """Keep ``lab_dir`` on purpose: mark it (never removed automatically), remember it for the
+    run's summary (:data:`KEPT`) and say so on stderr with its absolute path. Returns the path."""
+    path = Path(lab_dir).resolve()
+    try:
+        (path / KEPT_FILE).write_text(why + "\n")
+    except OSError:
+        pass
+    if all(p != path for p, _ in KEPT):
+        KEPT.append((path, why))
+    warn(f"lab directory kept ({why}): {path}  (remove it when done: rm -rf {path})")
+    return path
+
+
+def reap_stale_lab_dirs(base: Path, prefix: str = "raptorspec-lab-") -> list[str]:
+    """Remove the lab directories under ``base`` left by runs that ended without their
+    cleanup (``kill -9``, a crash): those whose owner file names a process that no longer
+    runs. A directory kept on purpose (its KEPT file), one without an owner file (made before
+    owners were recorded, or not a lab) and one whose owner still runs are left alone.
+    Returns one line per directory removed (for a warning); never raises."""
+    removed = []
+    try:
+        candidates = sorted(Path(base).glob(prefix + "*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if not path.is_dir() or (path / KEPT_FILE).exists():
+                continue
+            owner = (path / OWNER_FILE).read_text()
+        except OSError:
+            continue
+        if not owner_gone(owner):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(f"{path} (owner {owner.strip()} is gone)" + (" — could not remove all of it"
+                                                                      if path.exists() else ""))
+    return removed

@@ -61,6 +61,7 @@ from __future__ import annotations
 import fcntl
 import signal
 import socket
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -458,6 +459,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     controller = config.stash.get(_SHARED_KEY, None)
     if controller is not None:
         controller.stop()
+    for line in _kept_lines(config):   # kept after the summary (the xdist controller's lab)
+        print(line, file=sys.stderr, flush=True)
+
+
+_KEPT_SHOWN = pytest.StashKey[set]()
+
+
+def _kept_lines(config: pytest.Config) -> list[str]:
+    """One line per lab directory kept in this process not yet shown (absolute paths)."""
+    from support.lab.base import KEPT
+
+    shown = config.stash.setdefault(_KEPT_SHOWN, set())
+    lines = []
+    for path, why in KEPT:
+        if path not in shown and path.exists():
+            shown.add(path)
+            lines.append(f"raptorspec lab directory kept ({why}): {path}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------
@@ -604,3 +623,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if timings:
         figures = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in timings.items())
         terminalreporter.write_line(f"raptorspec lab ({lab.mode}): {figures}")
+    for line in _kept_lines(config):
+        terminalreporter.write_line(line, yellow=True)
