@@ -22,6 +22,7 @@ from typing import Any
 from support.errors import LabError
 from support.lab.base import (LabBase, die_with_parent, keep_dir, log_tail_block, mark_owner, port_in_use,
                               reap_stale_lab_dirs, warn)
+from support.lab import interrupts
 from support.lab.config import LabConfig
 from support.lab.ready import wait_enrolled, wait_server_ready
 from support.oracle import Oracle
@@ -47,6 +48,13 @@ class _Proc:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once (no wait)."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class EmbeddedLab(LabBase):
@@ -196,11 +204,18 @@ class EmbeddedLab(LabBase):
         if self._closed:
             return
         self._closed = True
+        broken_off: BaseException | None = None
         for p in reversed(self.procs):
-            p.stop()
+            try:
+                p.stop(grace=2.0 if interrupts.again() else 15.0)
+            except KeyboardInterrupt as exc:   # a late Ctrl-C: the rest still stops, then it goes on
+                broken_off = broken_off or exc
+                p.kill()
         if failed and not self._started and self.procs:
             self.kept_dir = keep_dir(self.dir, "the embedded lab did not start or was interrupted while starting")
         elif self.keep:
             self.kept_dir = keep_dir(self.dir, "--keep-lab")
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if broken_off is not None:
+            raise broken_off

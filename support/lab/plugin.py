@@ -59,10 +59,8 @@ with ``-n 2``). ``--dist loadgroup`` works too (xdist then pins each group to on
 from __future__ import annotations
 
 import fcntl
-import signal
 import socket
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -72,7 +70,7 @@ import pytest
 from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
 
 from support.errors import CertificateProblem, LabError, ProvisionError, RaptorspecError
-from support.lab import certs
+from support.lab import certs, interrupts
 from support.lab.base import Lab
 from support.lab.docker import COMPOSE_FILE, DockerLab, compose_command
 from support.lab.embedded import EmbeddedLab
@@ -115,15 +113,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="keep the lab's directory (configs, logs, datastore) after the run")
 
 
-def _terminate_as_interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM (a CI job cancelled, ``timeout``) ends the run the way Ctrl-C does, so every
-    fixture's teardown runs: the lab is stopped and its directory (keys included) removed."""
-    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    interrupts.install()   # SIGTERM as Ctrl-C; a second interrupt skips talking to Velociraptor
     with usage_errors_deferred(config):  # raised at session start (before the lab starts): see support.bdd
         if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
             raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
