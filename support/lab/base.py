@@ -269,3 +269,53 @@ def reap_stale_lab_dirs(base: Path, prefix: str = "raptorspec-lab-") -> list[str
         removed.append(f"{path} (owner {owner.strip()} is gone)" + (" — could not remove all of it"
                                                                       if path.exists() else ""))
     return removed
+
+
+# --------------------------------------------------------------------------------------
+# the SUTs' logs outlive the lab directory
+
+#: Where a closing lab copies its SUTs' logs (``<lab dir>/suts/**/*.log``, masked), or None
+#: (set by the report plugin: ``<report folder>/sut-logs``). Failure messages name the SUT's
+#: ``stderr.log`` in the lab directory, which is removed at the run's end; the report names
+#: the copy instead (:func:`sut_log_copy`).
+SUT_LOGS_TO: Path | None = None
+#: Every lab directory this process made or used (absolute), newest last.
+LAB_DIRS: list[Path] = []
+_SUT_LOGS_CLEARED = False
+
+
+def sut_log_copy(text: str) -> str:
+    """``text`` with every path into a lab's ``suts/`` folder replaced by the path of its copy
+    under :data:`SUT_LOGS_TO` (unchanged when no copy is made)."""
+    if SUT_LOGS_TO is None or not text:
+        return text
+    for lab_dir in LAB_DIRS:
+        text = text.replace(f"{lab_dir}/suts/", f"{SUT_LOGS_TO}/")
+    return text
+
+
+def keep_sut_logs(lab_dir: Path) -> list[Path]:
+    """Copy the SUTs' logs of ``lab_dir`` (``suts/**/*.log``) to :data:`SUT_LOGS_TO`, masked
+    (:func:`support.secrets.mask`); returns the copies. Never raises (a failed copy is named
+    on stderr)."""
+    global _SUT_LOGS_CLEARED
+    if SUT_LOGS_TO is None:
+        return []
+    src = Path(lab_dir) / "suts"
+    if not _SUT_LOGS_CLEARED:       # the previous run's copies go when this run makes its own
+        _SUT_LOGS_CLEARED = True
+        shutil.rmtree(SUT_LOGS_TO, ignore_errors=True)
+    copies = []
+    try:
+        logs = sorted(src.rglob("*.log")) if src.is_dir() else []
+    except OSError:
+        logs = []
+    for log in logs:
+        dest = SUT_LOGS_TO / log.relative_to(src)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(mask(log.read_text(errors="replace")), encoding="utf-8")
+            copies.append(dest)
+        except OSError as exc:
+            warn(f"could not keep the SUT log {log}: {exc}")
+    return copies

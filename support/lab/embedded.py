@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from support.errors import LabError
-from support.lab.base import (LabBase, die_with_parent, keep_dir, log_tail_block, mark_owner, port_in_use,
-                              reap_stale_lab_dirs, warn)
+from support.lab.base import (LAB_DIRS, LabBase, die_with_parent, keep_dir, keep_sut_logs, log_tail_block,
+                              mark_owner, port_in_use, reap_stale_lab_dirs, warn)
 from support.lab import interrupts
 from support.lab.config import LabConfig
 from support.lab.ready import wait_enrolled, wait_server_ready
@@ -89,6 +89,7 @@ class EmbeddedLab(LabBase):
         self.dir = Path(tempfile.mkdtemp(prefix="raptorspec-lab-", dir=base_dir)).resolve()
         self.dir.chmod(0o755)
         mark_owner(self.dir)
+        LAB_DIRS.append(self.dir)
         self.cfg = LabConfig(self.binary, self.dir, ports=ports)
         self.api_config = self.cfg.api_config
         if run_clients_as == "auto":
@@ -194,7 +195,8 @@ class EmbeddedLab(LabBase):
         (self.dir / "lab.json").write_text(json.dumps(state, indent=2))
 
     def close(self, failed: bool = False) -> None:
-        """Stop every process (clients first); remove the directory unless ``keep``.
+        """Stop every process (clients first); copy the SUTs' logs out (see
+        :func:`support.lab.base.keep_sut_logs`); remove the directory unless ``keep``.
 
         After a failed (or interrupted) start that got as far as starting a process, the
         directory is kept (``kept_dir``) so its logs and datastore can be read. A kept
@@ -211,6 +213,7 @@ class EmbeddedLab(LabBase):
             except KeyboardInterrupt as exc:   # a late Ctrl-C: the rest still stops, then it goes on
                 broken_off = broken_off or exc
                 p.kill()
+        keep_sut_logs(self.dir)   # failure messages name them; the report names the copies
         if failed and not self._started and self.procs:
             self.kept_dir = keep_dir(self.dir, "the embedded lab did not start or was interrupted while starting")
         elif self.keep:

@@ -96,6 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
             if baseline.is_dir():
                 baseline = baseline / "results.json"
     doc = LivingDoc(config, path, option is not None, baseline)
+    if path is not None:
+        from support.lab import base as lab_base
+        lab_base.SUT_LOGS_TO = path.parent / "sut-logs"   # the SUTs' logs outlive the lab directory
     if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
         doc.shards = Path(tempfile.mkdtemp(prefix="raptorspec-report-shards-"))
     config.pluginmanager.register(doc, _PLUGIN_NAME)
@@ -553,6 +556,7 @@ class LivingDoc:
 
     def _write(self, run: Run) -> None:
         assert self.path is not None
+        _point_at_sut_log_copies(run)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(render_html(run), encoding="utf-8")
         results = self.path.parent / "results.json"
@@ -573,6 +577,22 @@ class LivingDoc:
             terminalreporter.write_line(self.compare_error, yellow=True)
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
+            from support.lab import base as lab_base
+            if lab_base.SUT_LOGS_TO is not None and lab_base.LAB_DIRS:
+                terminalreporter.write_line(f"the SUTs' logs (stderr.log) are kept in {lab_base.SUT_LOGS_TO}/ "
+                                            f"(messages above name them in the lab directory, now removed)")
+
+
+def _point_at_sut_log_copies(run: Run) -> None:
+    """Failure texts name a SUT's log in the lab directory, which is removed at the run's end:
+    name the copy in the report folder instead (:func:`support.lab.base.sut_log_copy`)."""
+    from support.lab.base import sut_log_copy
+
+    for r in run.runs:
+        r.message, r.reason = sut_log_copy(r.message), sut_log_copy(r.reason)
+        r.traceback, r.traceback_full = sut_log_copy(r.traceback), sut_log_copy(r.traceback_full)
+        for step in r.steps:
+            step.message = sut_log_copy(step.message)
 
 
 def _ran_scenarios(results: Path) -> bool:
