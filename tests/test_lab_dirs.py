@@ -143,3 +143,20 @@ def test_keep_lab_on_a_clean_run_prints_the_directory(pytester, velociraptor_bin
     kept = [Path(line.rsplit(": ", 1)[1].strip()) for line in result.stdout.lines if "lab directory kept" in line]
     assert kept and kept[0].is_absolute() and (kept[0] / "lab.json").is_file(), out[-3000:]
     shutil.rmtree(kept[0])
+
+
+# --- options the run would ignore ------------------------------------------------------------
+@pytest.mark.parametrize("lab", [None, "embedded", "docker"])
+def test_api_config_without_an_external_lab_is_a_usage_error(pytester, tmp_path: Path, lab: str | None):
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    args = ["-p", "support.lab.plugin", "-p", "no:cacheprovider", "--api-config", str(tmp_path / "api_client.yaml")]
+    result = pytester.runpytest_subprocess(*args, *(["--lab", lab] if lab else []))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    result.stderr.fnmatch_lines(["*--api-config is for --lab external*"])
+
+
+def test_api_config_and_lab_external_together_are_no_usage_error(pytester, tmp_path: Path):
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "support.lab.plugin", "-p", "no:cacheprovider", "--lab", "external",
+                                           "--api-config", str(tmp_path / "api_client.yaml"))
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()

@@ -118,6 +118,10 @@ def pytest_configure(config: pytest.Config) -> None:
     with usage_errors_deferred(config):  # raised at session start (before the lab starts): see support.bdd
         if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
             raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
+        if config.getoption("--api-config") and config.getoption("--lab") != "external":
+            raise pytest.UsageError(
+                f"--api-config is for --lab external (your deployment); the {config.getoption('--lab')} lab makes "
+                "its own api_client.yaml. Add --lab external, or leave out --api-config")
         if config.getoption("--clients") is not None and config.getoption("--clients") < 1:
             raise pytest.UsageError("--clients must be at least 1")
     config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
