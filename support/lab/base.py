@@ -281,6 +281,8 @@ def reap_stale_lab_dirs(base: Path, prefix: str = "raptorspec-lab-") -> list[str
 SUT_LOGS_TO: Path | None = None
 #: Every lab directory this process made or used (absolute), newest last.
 LAB_DIRS: list[Path] = []
+#: The copies :func:`keep_sut_logs` made in this process.
+SUT_LOGS_KEPT: list[Path] = []
 _SUT_LOGS_CLEARED = False
 
 
@@ -316,6 +318,7 @@ def keep_sut_logs(lab_dir: Path) -> list[Path]:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(mask(log.read_text(errors="replace")), encoding="utf-8")
             copies.append(dest)
+            SUT_LOGS_KEPT.append(dest)
         except OSError as exc:
             warn(f"could not keep the SUT log {log}: {exc}")
     return copies

@@ -578,7 +578,7 @@ class LivingDoc:
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
             from support.lab import base as lab_base
-            if lab_base.SUT_LOGS_TO is not None and lab_base.LAB_DIRS:
+            if lab_base.SUT_LOGS_TO is not None and lab_base.SUT_LOGS_KEPT:
                 terminalreporter.write_line(f"the SUTs' logs (stderr.log) are kept in {lab_base.SUT_LOGS_TO}/ "
                                             f"(messages above name them in the lab directory, now removed)")
 
