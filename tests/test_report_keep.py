@@ -68,7 +68,7 @@ def test_a_lab_that_did_not_start_says_so_and_keeps_the_last_real_run(pytester, 
         assert result.ret == 3
         results = json.loads((good / "results.json").read_text())
         assert results["stopped"].startswith("the embedded lab did not start: WaitError")
-        assert "The run stopped" in (good / "index.html").read_text()
+        assert "The run stopped early" in (good / "index.html").read_text()
         assert "the embedded lab did not start" in (good / "index.html").read_text()
         previous = json.loads((good / "results.previous.json").read_text())
         assert previous["generated"] == first["generated"], "the last run that ran scenarios is the previous one"

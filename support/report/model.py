@@ -172,7 +172,7 @@ class Run:
     command: str = ""
     #: What changed since a previous run (a :class:`support.report.compare.Changes`), or None.
     changes: Any = None
-    #: Why the run stopped before its scenarios ran (e.g. "the embedded lab did not start: …",
+    #: Why the run stopped early (e.g. "the embedded lab did not start: …", or an interrupt;
     #: masked), or "" for a run that ran to its end. Shown at the top of the report.
     stopped: str = ""
     #: The pages computed from the code (a :class:`support.report.pages.Pages`): step catalogue,

@@ -5,7 +5,13 @@ scenarios; ``--report none`` turns it off) writes ``index.html`` and ``results.j
 side by side; a ``results.json`` already there is kept as ``results.previous.json`` and is
 what the run is compared with, unless ``--compare PATH`` names another (``--compare none``:
 no comparison). The terminal ends with one line per SUT and one per failure, then what
-changed. State lives on one plugin object per config, so nested runs (pytester) and
+changed. A run that ends in a usage or collection error writes nothing and rotates
+nothing (stderr says so); a run stopped early (``pytest.exit``: a lab that did not start;
+Ctrl-C) says why at the top of the report and in results.json (``stopped``); a results.json in
+which nothing ran is never moved to results.previous.json, so "previous" is always the last
+run that ran scenarios. Every test report is masked as it is made (:class:`MaskReports`), so
+the terminal and junit XML never show key material; the SUTs' logs a failure names are
+copied into ``sut-logs/`` beside the report and the report names the copies. State lives on one plugin object per config, so nested runs (pytester) and
 repeated sessions never share it.
 
 Under pytest-xdist the controller writes the one report of the run: each worker builds

@@ -137,10 +137,10 @@ def render_html(run: Run) -> str:
 
 
 def _stopped(reason: str) -> str:
-    """The run stopped before its scenarios ran (a lab that did not start, an interrupt): why."""
+    """The run stopped early (a lab that did not start, an interrupt): why, at the top."""
     if not reason:
         return ""
-    return (f'<div class="stopped o-failed" id="stopped"><b>The run stopped before its scenarios ran.</b>'
+    return (f'<div class="stopped o-failed" id="stopped"><b>The run stopped early; scenarios after this point did not run.</b>'
             f'<pre>{e(reason)}</pre></div>')
 
 
