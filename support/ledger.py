@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterator, Protocol
 import pytest
 
 from support.errors import LeftBehind, VQLError  # noqa: F401 (LeftBehind re-exported)
+from support.lab.interrupts import velociraptor_cleanup
 from support.oracle import FLOW_DONE  # noqa: F401 (re-exported)
 
 
@@ -423,7 +424,9 @@ def ledger_book(oracle, run_id, pytestconfig, lab):
                 defer=shared and not getattr(lab, "api_user", ""))
     yield book
     if not shared:
-        book.audit()
+        with velociraptor_cleanup("the leak audit") as go:
+            if go:
+                book.audit()
 
 
 _AUDIT_KEY = pytest.StashKey[str]()
@@ -443,9 +446,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return   # no shared lab, or no scenario armed the audit
     journals = sorted(_journals(lab.dir).glob("*.jsonl"))
     try:
-        with Oracle(lab.api_config) as oracle:
-            book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user)
-            book.audit()
+        with velociraptor_cleanup("the leak audit of the parallel run") as go:
+            if go:
+                with Oracle(lab.api_config) as oracle:
+                    book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user)
+                    book.audit()
     except _LeftBehind as exc:
         config.stash[_AUDIT_KEY] = str(exc)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -476,5 +481,8 @@ def ledger(ledger_book):
     what could not be removed)."""
     led = ledger_book.open()
     yield led
-    problems = led.clean()
+    problems: list[str] = []
+    with velociraptor_cleanup("the scenario's cleanup") as go:
+        if go:
+            problems = led.clean()
     assert not problems, "Cleanup left things in Velociraptor:\n" + "\n".join(problems)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,27 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 def _state_file() -> Path:
     return cache_dir() / "lab" / "current.json"
+
+
+def _remove_orphaned(state: dict[str, Any]) -> str:
+    """Clean up after a lab whose supervisor is gone: stop any of its processes still running
+    (only a process whose command line names the lab's directory: a pid may have been reused)
+    and remove its directory. Returns "" or what could not be done."""
+    lab_dir = Path(state["dir"])
+    for pid in state.get("pids", {}).values():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if str(lab_dir) in cmdline and _pid_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    if not lab_dir.name.startswith("raptorspec-lab-"):
+        return f"{lab_dir} does not look like a lab directory (raptorspec-lab-*); not removed"
+    shutil.rmtree(lab_dir, ignore_errors=True)
+    return f"could not remove all of {lab_dir}" if lab_dir.exists() else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
                    f"use it: pytest features/ --lab external --api-config {state['api_config']}")
         return 0
     if args.action == "status":
+        if state and not running:
+            print(f"the lab's supervisor (pid {state.get('supervisor_pid')}) is gone; its directory "
+                  f"{state.get('dir')} is left: `python -m support.lab down` removes it", file=sys.stderr)
         doc = (state or {}) | {"running": running}
         out(doc, f"lab running in {state['dir']}; api config {state['api_config']}" if running else "no lab running")
         return 0 if running else 3
@@ -119,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "down":
         if not running:
             state_path.unlink(missing_ok=True)
+            if state and state.get("dir"):     # its supervisor died (kill -9): clean up after it
+                problem = _remove_orphaned(state)
+                if problem:
+                    print(f"error: {problem}", file=sys.stderr)
+                    return 1
+                out({"running": False, "stopped": state["dir"], "supervisor_gone": True},
+                    f"the lab's supervisor (pid {state.get('supervisor_pid')}) is gone; "
+                    f"its lab in {state['dir']} is stopped and removed")
+                return 0
             out({"running": False}, "no lab running")
             return 0
         pid = state["supervisor_pid"]

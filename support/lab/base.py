@@ -14,6 +14,8 @@ Lifecycle, the same for the embedded, docker and external labs::
 from __future__ import annotations
 
 import ctypes
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from support import procs
 from support.errors import LabError
 from support.secrets import mask
 
@@ -186,3 +189,136 @@ def warn(msg: str) -> None:
     """One line on stderr, prefixed, for what the harness does on the user's behalf."""
     print(f"[raptorspec lab] {msg}", file=sys.stderr, flush=True)
 
+
+
+# --------------------------------------------------------------------------------------
+# who owns a lab, and the lab directories runs leave behind
+
+#: A lab directory's owner file: ``"<boot id>:<pid>"`` of the run that made it.
+OWNER_FILE = "owner"
+#: A lab directory kept on purpose (a failed start, ``--keep-lab``): never removed by
+#: :func:`reap_stale_lab_dirs`; holds why it was kept.
+KEPT_FILE = "KEPT"
+#: The lab directories kept by this process: (absolute path, why), for the run's summary.
+KEPT: list[tuple[Path, str]] = []
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown-boot"
+
+
+def lab_owner() -> str:
+    """This process as the owner of a lab: ``"<boot id>:<pid>"`` (a docker lab's
+    ``raptorspec.owner`` label, an embedded lab's ``owner`` file; the boot id rules out a pid
+    reused after a reboot)."""
+    return f"{_boot_id()}:{os.getpid()}"
+
+
+def owner_gone(owner: str, unknown: bool = False) -> bool:
+    """True when the process named by ``owner`` (``"<boot id>:<pid>"``) no longer runs;
+    ``unknown`` for an empty or malformed owner."""
+    boot, _, pid = owner.strip().partition(":")
+    if not pid.isdigit():
+        return unknown
+    return boot != _boot_id() or not procs.pid_alive(int(pid))
+
+
+def mark_owner(lab_dir: Path) -> None:
+    """Record this process as the owner of ``lab_dir`` (see :func:`reap_stale_lab_dirs`)."""
+    (Path(lab_dir) / OWNER_FILE).write_text(lab_owner() + "\n")
+
+
+def keep_dir(lab_dir: Path, why: str) -> Path:
+    """Keep ``lab_dir`` on purpose: mark it (never removed automatically), remember it for the
+    run's summary (:data:`KEPT`) and say so on stderr with its absolute path. Returns the path."""
+    path = Path(lab_dir).resolve()
+    try:
+        (path / KEPT_FILE).write_text(why + "\n")
+    except OSError:
+        pass
+    if all(p != path for p, _ in KEPT):
+        KEPT.append((path, why))
+    warn(f"lab directory kept ({why}): {path}  (remove it when done: rm -rf {path})")
+    return path
+
+
+def reap_stale_lab_dirs(base: Path, prefix: str = "raptorspec-lab-") -> list[str]:
+    """Remove the lab directories under ``base`` left by runs that ended without their
+    cleanup (``kill -9``, a crash): those whose owner file names a process that no longer
+    runs. A directory kept on purpose (its KEPT file), one without an owner file (made before
+    owners were recorded, or not a lab) and one whose owner still runs are left alone.
+    Returns one line per directory removed (for a warning); never raises."""
+    removed = []
+    try:
+        candidates = sorted(Path(base).glob(prefix + "*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if not path.is_dir() or (path / KEPT_FILE).exists():
+                continue
+            owner = (path / OWNER_FILE).read_text()
+        except OSError:
+            continue
+        if not owner_gone(owner):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(f"{path} (owner {owner.strip()} is gone)" + (" — could not remove all of it"
+                                                                      if path.exists() else ""))
+    return removed
+
+
+# --------------------------------------------------------------------------------------
+# the SUTs' logs outlive the lab directory
+
+#: Where a closing lab copies its SUTs' logs (``<lab dir>/suts/**/*.log``, masked), or None
+#: (set by the report plugin: ``<report folder>/sut-logs``). Failure messages name the SUT's
+#: ``stderr.log`` in the lab directory, which is removed at the run's end; the report names
+#: the copy instead (:func:`sut_log_copy`).
+SUT_LOGS_TO: Path | None = None
+#: Every lab directory this process made or used (absolute), newest last.
+LAB_DIRS: list[Path] = []
+#: The copies :func:`keep_sut_logs` made in this process.
+SUT_LOGS_KEPT: list[Path] = []
+_SUT_LOGS_CLEARED = False
+
+
+def sut_log_copy(text: str) -> str:
+    """``text`` with every path into a lab's ``suts/`` folder replaced by the path of its copy
+    under :data:`SUT_LOGS_TO` (unchanged when no copy is made)."""
+    if SUT_LOGS_TO is None or not text:
+        return text
+    for lab_dir in LAB_DIRS:
+        text = text.replace(f"{lab_dir}/suts/", f"{SUT_LOGS_TO}/")
+    return text
+
+
+def keep_sut_logs(lab_dir: Path) -> list[Path]:
+    """Copy the SUTs' logs of ``lab_dir`` (``suts/**/*.log``) to :data:`SUT_LOGS_TO`, masked
+    (:func:`support.secrets.mask`); returns the copies. Never raises (a failed copy is named
+    on stderr)."""
+    global _SUT_LOGS_CLEARED
+    if SUT_LOGS_TO is None:
+        return []
+    src = Path(lab_dir) / "suts"
+    if not _SUT_LOGS_CLEARED:       # the previous run's copies go when this run makes its own
+        _SUT_LOGS_CLEARED = True
+        shutil.rmtree(SUT_LOGS_TO, ignore_errors=True)
+    copies = []
+    try:
+        logs = sorted(src.rglob("*.log")) if src.is_dir() else []
+    except OSError:
+        logs = []
+    for log in logs:
+        dest = SUT_LOGS_TO / log.relative_to(src)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(mask(log.read_text(errors="replace")), encoding="utf-8")
+            copies.append(dest)
+            SUT_LOGS_KEPT.append(dest)
+        except OSError as exc:
+            warn(f"could not keep the SUT log {log}: {exc}")
+    return copies

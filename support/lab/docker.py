@@ -26,7 +26,7 @@ from pathlib import Path
 
 from support import procs, waits
 from support.errors import DockerUnavailable, LabError
-from support.lab.base import LabBase, tail, warn
+from support.lab.base import LabBase, lab_owner, owner_gone, tail, warn
 from support.lab.config import LabConfig
 from support.lab.ready import wait_enrolled, wait_server_ready
 from support.oracle import Oracle
@@ -113,26 +113,10 @@ def compose_command() -> str:
     return "docker-compose" if shutil.which("docker-compose") else "docker compose"
 
 
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return "unknown-boot"
-
-
-def lab_owner() -> str:
-    """This process as the owner of a docker lab: ``"<boot id>:<pid>"`` (the containers'
-    ``raptorspec.owner`` label; the boot id rules out a pid reused after a reboot)."""
-    return f"{_boot_id()}:{os.getpid()}"
-
-
 def _owner_gone(owner: str) -> bool:
     """True when the process named by a ``raptorspec.owner`` label no longer runs (or the label
     is empty: a lab made before owners were labelled)."""
-    boot, _, pid = owner.partition(":")
-    if not pid.isdigit():
-        return True
-    return boot != _boot_id() or not procs.pid_alive(int(pid))
+    return owner_gone(owner, unknown=True)
 
 
 def reap_stale_labs(docker: str = "docker", keep_project: str | None = None) -> list[str]:

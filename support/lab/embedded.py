@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from support.errors import LabError
-from support.lab.base import LabBase, die_with_parent, log_tail_block, port_in_use, warn
+from support.lab.base import (LAB_DIRS, LabBase, die_with_parent, keep_dir, keep_sut_logs, log_tail_block,
+                              mark_owner, port_in_use, reap_stale_lab_dirs, warn)
+from support.lab import interrupts
 from support.lab.config import LabConfig
 from support.lab.ready import wait_enrolled, wait_server_ready
 from support.oracle import Oracle
@@ -46,6 +48,13 @@ class _Proc:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once (no wait)."""
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class EmbeddedLab(LabBase):
@@ -76,8 +85,11 @@ class EmbeddedLab(LabBase):
         self.die_with_parent = die_with_parent
         if base_dir is not None:
             Path(base_dir).mkdir(parents=True, exist_ok=True)
+        self.base_dir = Path(base_dir) if base_dir is not None else Path(tempfile.gettempdir())
         self.dir = Path(tempfile.mkdtemp(prefix="raptorspec-lab-", dir=base_dir)).resolve()
         self.dir.chmod(0o755)
+        mark_owner(self.dir)
+        LAB_DIRS.append(self.dir)
         self.cfg = LabConfig(self.binary, self.dir, ports=ports)
         self.api_config = self.cfg.api_config
         if run_clients_as == "auto":
@@ -128,10 +140,15 @@ class EmbeddedLab(LabBase):
     def start(self) -> None:
         """Generate configs, start the frontend, await it, start the clients, await them.
 
+        First removes, with a warning, the lab directories of runs that ended without their
+        cleanup (:func:`support.lab.base.reap_stale_lab_dirs`: owner gone, not kept on purpose).
+
         Raises :class:`LabError` (a port is taken, a config step failed) or a
         :class:`support.errors.WaitError` (the server or a client did not get ready);
         ``__enter__`` turns either into "the embedded lab did not start: …" after cleanup.
         """
+        for line in reap_stale_lab_dirs(self.base_dir):
+            warn(f"removed the lab directory of a run that ended without cleanup: {line}")
         for port in (self.cfg.frontend_port, self.cfg.api_port, self.cfg.gui_port, self.cfg.monitoring_port):
             if port_in_use(port):
                 raise LabError(f"port 127.0.0.1:{port} is already in use; the lab needs it free")
@@ -178,18 +195,30 @@ class EmbeddedLab(LabBase):
         (self.dir / "lab.json").write_text(json.dumps(state, indent=2))
 
     def close(self, failed: bool = False) -> None:
-        """Stop every process (clients first); remove the directory unless ``keep``.
+        """Stop every process (clients first); copy the SUTs' logs out (see
+        :func:`support.lab.base.keep_sut_logs`); remove the directory unless ``keep``.
 
-        After a failed start that got as far as starting a process, the directory is kept
-        (``kept_dir``) so its logs and datastore can be read. Idempotent.
+        After a failed (or interrupted) start that got as far as starting a process, the
+        directory is kept (``kept_dir``) so its logs and datastore can be read. A kept
+        directory is marked (never removed automatically) and its absolute path printed
+        (:func:`support.lab.base.keep_dir`). Idempotent.
         """
         if self._closed:
             return
         self._closed = True
+        broken_off: BaseException | None = None
         for p in reversed(self.procs):
-            p.stop()
+            try:
+                p.stop(grace=2.0 if interrupts.again() else 15.0)
+            except KeyboardInterrupt as exc:   # a late Ctrl-C: the rest still stops, then it goes on
+                broken_off = broken_off or exc
+                p.kill()
+        keep_sut_logs(self.dir)   # failure messages name them; the report names the copies
         if failed and not self._started and self.procs:
-            self.kept_dir = self.dir
-            warn(f"the lab did not start; its directory is kept: {self.dir}")
-        elif not self.keep:
+            self.kept_dir = keep_dir(self.dir, "the embedded lab did not start or was interrupted while starting")
+        elif self.keep:
+            self.kept_dir = keep_dir(self.dir, "--keep-lab")
+        else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if broken_off is not None:
+            raise broken_off

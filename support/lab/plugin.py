@@ -59,9 +59,8 @@ with ``-n 2``). ``--dist loadgroup`` works too (xdist then pins each group to on
 from __future__ import annotations
 
 import fcntl
-import signal
 import socket
-import threading
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -71,7 +70,7 @@ import pytest
 from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
 
 from support.errors import CertificateProblem, LabError, ProvisionError, RaptorspecError
-from support.lab import certs
+from support.lab import certs, interrupts
 from support.lab.base import Lab
 from support.lab.docker import COMPOSE_FILE, DockerLab, compose_command
 from support.lab.embedded import EmbeddedLab
@@ -114,18 +113,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="keep the lab's directory (configs, logs, datastore) after the run")
 
 
-def _terminate_as_interrupt(signum: int, frame: Any) -> None:
-    """SIGTERM (a CI job cancelled, ``timeout``) ends the run the way Ctrl-C does, so every
-    fixture's teardown runs: the lab is stopped and its directory (keys included) removed."""
-    raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    interrupts.install()   # SIGTERM as Ctrl-C; a second interrupt skips talking to Velociraptor
     with usage_errors_deferred(config):  # raised at session start (before the lab starts): see support.bdd
         if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
             raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
+        if config.getoption("--api-config") and config.getoption("--lab") != "external":
+            raise pytest.UsageError(
+                f"--api-config is for --lab external (your deployment); the {config.getoption('--lab')} lab makes "
+                "its own api_client.yaml. Add --lab external, or leave out --api-config")
         if config.getoption("--clients") is not None and config.getoption("--clients") < 1:
             raise pytest.UsageError("--clients must be at least 1")
     config.addinivalue_line("markers", "exclusive: a scenario that runs alone on a lab shared by xdist workers "
@@ -458,6 +454,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     controller = config.stash.get(_SHARED_KEY, None)
     if controller is not None:
         controller.stop()
+    for line in _kept_lines(config):   # kept after the summary (the xdist controller's lab)
+        print(line, file=sys.stderr, flush=True)
+
+
+_KEPT_SHOWN = pytest.StashKey[set]()
+
+
+def _kept_lines(config: pytest.Config) -> list[str]:
+    """One line per lab directory kept in this process not yet shown (absolute paths)."""
+    from support.lab.base import KEPT
+
+    shown = config.stash.setdefault(_KEPT_SHOWN, set())
+    lines = []
+    for path, why in KEPT:
+        if path not in shown and path.exists():
+            shown.add(path)
+            lines.append(f"raptorspec lab directory kept ({why}): {path}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------
@@ -604,3 +618,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if timings:
         figures = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in timings.items())
         terminalreporter.write_line(f"raptorspec lab ({lab.mode}): {figures}")
+    for line in _kept_lines(config):
+        terminalreporter.write_line(line, yellow=True)

@@ -172,6 +172,9 @@ class Run:
     command: str = ""
     #: What changed since a previous run (a :class:`support.report.compare.Changes`), or None.
     changes: Any = None
+    #: Why the run stopped early (e.g. "the embedded lab did not start: …", or an interrupt;
+    #: masked), or "" for a run that ran to its end. Shown at the top of the report.
+    stopped: str = ""
     #: The pages computed from the code (a :class:`support.report.pages.Pages`): step catalogue,
     #: argument coverage, hygiene. None: :func:`support.report.render.render_html` computes them.
     pages: Any = None
@@ -240,6 +243,7 @@ class Run:
             "title": self.title,
             "generated": self.generated,
             "command": self.command,
+            "stopped": self.stopped,
             "summary": self.summary(),
             "suts": self.suts,
             "scenarios": [r.result_row(self.features.get(r.feature)) for r in self.runs],
@@ -257,8 +261,13 @@ class Run:
             features={k: FeatureDoc.from_dict(v) for k, v in data["features"].items()},
             runs=[ScenarioRun.from_row(row) for row in data.get("scenarios", [])],
             title=data.get("title", cls.title), generated=data.get("generated", ""),
-            command=data.get("command", ""),
+            command=data.get("command", ""), stopped=data.get("stopped", ""),
         )
+
+    @property
+    def ran_scenarios(self) -> bool:
+        """True when at least one scenario run has an outcome (not all "not run")."""
+        return any(r.outcome != "not run" for r in self.runs)
 
     def not_covered(self, sut: str) -> int:
         """How many canonical matrix rows no scenario run covered for ``sut``."""

@@ -5,7 +5,13 @@ scenarios; ``--report none`` turns it off) writes ``index.html`` and ``results.j
 side by side; a ``results.json`` already there is kept as ``results.previous.json`` and is
 what the run is compared with, unless ``--compare PATH`` names another (``--compare none``:
 no comparison). The terminal ends with one line per SUT and one per failure, then what
-changed. State lives on one plugin object per config, so nested runs (pytester) and
+changed. A run that ends in a usage or collection error writes nothing and rotates
+nothing (stderr says so); a run stopped early (``pytest.exit``: a lab that did not start;
+Ctrl-C) says why at the top of the report and in results.json (``stopped``); a results.json in
+which nothing ran is never moved to results.previous.json, so "previous" is always the last
+run that ran scenarios. Every test report is masked as it is made (:class:`MaskReports`), so
+the terminal and junit XML never show key material; the SUTs' logs a failure names are
+copied into ``sut-logs/`` beside the report and the report names the copies. State lives on one plugin object per config, so nested runs (pytester) and
 repeated sessions never share it.
 
 Under pytest-xdist the controller writes the one report of the run: each worker builds
@@ -50,6 +56,7 @@ _MARK_ROWS = {"tool": "", "resource": "resource:", "prompt": "prompt:"}
 _FULL_TRACEBACK = pytest.StashKey[str]()
 _XPASS_STRICT = "[XPASS(strict)] "
 _SHARDS_INPUT = "raptorspec_report_shards"   # workerinput: where workers write their results
+_MASK_NAME = "raptorspec-mask-reports"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +75,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(_MASK_NAME):
+        config.pluginmanager.register(MaskReports(), _MASK_NAME)
     if hasattr(config, "workerinput"):  # xdist worker: its results go to the controller
         shards = config.workerinput.get(_SHARDS_INPUT)
         if shards:
@@ -93,6 +102,9 @@ def pytest_configure(config: pytest.Config) -> None:
             if baseline.is_dir():
                 baseline = baseline / "results.json"
     doc = LivingDoc(config, path, option is not None, baseline)
+    if path is not None:
+        from support.lab import base as lab_base
+        lab_base.SUT_LOGS_TO = path.parent / "sut-logs"   # the SUTs' logs outlive the lab directory
     if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
         doc.shards = Path(tempfile.mkdtemp(prefix="raptorspec-report-shards-"))
     config.pluginmanager.register(doc, _PLUGIN_NAME)
@@ -110,6 +122,64 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     doc = config.pluginmanager.get_plugin(_PLUGIN_NAME)
     if doc is not None and getattr(doc, "shards", None) is not None:
         shutil.rmtree(doc.shards, ignore_errors=True)
+
+
+# --- secrets never leave in a test report (terminal, junit XML, xdist, any plugin) ----------
+class MaskReports:
+    """Masks every text of each test report as it is made (:func:`support.secrets.mask`):
+    the failure's traceback and message, captured output sections and the user properties
+    (an MCP transcript), so the terminal, junit XML and any other reporting plugin see only
+    masked text, however a SUT re-wrapped or escaped a key."""
+
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        rep = yield
+        try:
+            mask_report(rep)
+        except Exception:  # noqa: BLE001 - masking must never lose a report; the report plugin masks again
+            pass
+        return rep
+
+
+def mask_report(rep: Any) -> None:
+    """Mask, in place, the texts of a pytest report: ``longrepr`` (a string, a skip tuple or
+    pytest's repr objects, walked), ``sections`` and ``user_properties``."""
+    longrepr = rep.longrepr
+    if isinstance(longrepr, str):
+        rep.longrepr = clean(longrepr)
+    elif isinstance(longrepr, tuple):
+        rep.longrepr = tuple(clean(v) if isinstance(v, str) else v for v in longrepr)
+    elif longrepr is not None:
+        _mask_repr(longrepr, set())
+    rep.sections = [(clean(title), clean(body)) for title, body in rep.sections]
+    rep.user_properties = [(key, clean(value) if isinstance(value, str) else clean_obj(value)
+                            if isinstance(value, (dict, list, tuple)) else value)
+                           for key, value in rep.user_properties]
+
+
+def _mask_repr(obj: Any, seen: set[int]) -> None:
+    """Walk pytest's repr objects (``_pytest._code.code``), masking every string attribute."""
+    if id(obj) in seen or not type(obj).__module__.startswith("_pytest"):
+        return
+    seen.add(id(obj))
+    for name, value in list(vars(obj).items()):
+        if isinstance(value, str):
+            setattr(obj, name, clean(value))
+        elif isinstance(value, list):
+            setattr(obj, name, [_masked_item(v, seen) for v in value])
+        elif isinstance(value, tuple):
+            setattr(obj, name, tuple(_masked_item(v, seen) for v in value))
+        elif value is not None:
+            _mask_repr(value, seen)
+
+
+def _masked_item(value: Any, seen: set[int]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_masked_item(v, seen) for v in value)
+    _mask_repr(value, seen)
+    return value
 
 
 # --- failures in the suite's words (any scenario run, report or not) ------------------------
@@ -202,6 +272,8 @@ class LivingDoc:
         self.shards: Path | None = None    # xdist controller: where the workers write their results
         self.shard: Path | None = None     # xdist worker: the file it writes its results to
         self.seen: dict[str, tuple[str, str]] = {}  # xdist controller: node id -> (outcome, message)
+        self.stopped = ""                  # why the session stopped early (pytest.exit, Ctrl-C)
+        self.collection_errors = 0
 
     # --- building records -------------------------------------------------------------
     def _feature(self, feature: Any) -> str:
@@ -359,20 +431,25 @@ class LivingDoc:
             features=self.features, runs=runs,
             generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
             command=clean("pytest " + " ".join(self.config.invocation_params.args)),
+            stopped=self.stopped,
         )
 
     def _keep_previous(self) -> Path | None:
-        """Move the report folder's results.json aside as results.previous.json; its new path."""
+        """Move the report folder's results.json aside as results.previous.json; the path of
+        the previous run to compare with (None: there is none).
+
+        Only a run that ran scenarios is kept as the previous one: a results.json in which
+        nothing ran (a lab that did not start, an interrupt before the first scenario) is left
+        to be overwritten, so it never pushes the last real run out of results.previous.json."""
         if self.path is None:
             return None
         results = self.path.parent / "results.json"
-        if not results.is_file():
-            return None
         previous = self.path.parent / "results.previous.json"
-        results.replace(previous)
-        if isinstance(self.baseline, Path) and self.baseline.resolve() == results.resolve():
-            self.baseline = previous        # --compare named the file just moved aside
-        return previous
+        if results.is_file() and _ran_scenarios(results):
+            results.replace(previous)
+            if isinstance(self.baseline, Path) and self.baseline.resolve() == results.resolve():
+                self.baseline = previous        # --compare named the file just moved aside
+        return previous if previous.is_file() else None
 
     def _changes(self, run: Run, previous: Path | None) -> Changes | None:
         """What changed since the baseline run, or None (no baseline, or it cannot be read)."""
@@ -426,9 +503,38 @@ class LivingDoc:
                 record.reason = (message.strip().splitlines() or [note])[0]
         return run
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """The session stops early: ``pytest.exit`` (e.g. "the embedded lab did not start: …")
+        or Ctrl-C. Its message goes at the top of the report."""
+        exc = excinfo.value
+        if isinstance(exc, KeyboardInterrupt):
+            self.stopped = "interrupted (Ctrl-C or SIGTERM)"
+        else:
+            self.stopped = clean(str(getattr(exc, "msg", "") or exc))
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors += 1
+
+    def _usage_error(self, exitstatus: int) -> bool:
+        """A run that ended in a usage or collection error writes nothing and rotates nothing:
+        its report would only hide the previous run's."""
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            why = "a usage error"
+        elif self.collection_errors and exitstatus == pytest.ExitCode.INTERRUPTED and not any(
+                r.outcome != "not run" for r in self.runs.values()):
+            why = "collection errors"
+        else:
+            return False
+        if self.path is not None:
+            import sys
+            print(f"raptorspec: the run ended in {why}: no report written; "
+                  f"{self.path.parent} is left as it was", file=sys.stderr, flush=True)
+        return True
+
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.config.option.collectonly:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.config.option.collectonly or self._usage_error(exitstatus):
             return
         if self.shard is not None:         # xdist worker: hand the run to the controller
             self.shard.write_text(json.dumps(self.build().results(), ensure_ascii=False), encoding="utf-8")
@@ -437,6 +543,7 @@ class LivingDoc:
             merged = self._merged()
             if merged is not None:
                 run = self.run = merged
+                run.stopped = self.stopped
                 previous = self._keep_previous()
                 run.changes = self._changes(run, previous)
                 if self.path is not None:
@@ -455,6 +562,7 @@ class LivingDoc:
 
     def _write(self, run: Run) -> None:
         assert self.path is not None
+        _point_at_sut_log_copies(run)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(render_html(run), encoding="utf-8")
         results = self.path.parent / "results.json"
@@ -475,6 +583,32 @@ class LivingDoc:
             terminalreporter.write_line(self.compare_error, yellow=True)
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
+            from support.lab import base as lab_base
+            if lab_base.SUT_LOGS_TO is not None and lab_base.SUT_LOGS_KEPT:
+                terminalreporter.write_line(f"the SUTs' logs (stderr.log) are kept in {lab_base.SUT_LOGS_TO}/ "
+                                            f"(messages above name them in the lab directory, now removed)")
+
+
+def _point_at_sut_log_copies(run: Run) -> None:
+    """Failure texts name a SUT's log in the lab directory, which is removed at the run's end:
+    name the copy in the report folder instead (:func:`support.lab.base.sut_log_copy`)."""
+    from support.lab.base import sut_log_copy
+
+    for r in run.runs:
+        r.message, r.reason = sut_log_copy(r.message), sut_log_copy(r.reason)
+        r.traceback, r.traceback_full = sut_log_copy(r.traceback), sut_log_copy(r.traceback_full)
+        for step in r.steps:
+            step.message = sut_log_copy(step.message)
+
+
+def _ran_scenarios(results: Path) -> bool:
+    """Whether a results.json records at least one scenario run that ran (True when it
+    cannot be read: keep it rather than lose it)."""
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+        return any(row.get("outcome") != "not run" for row in data.get("scenarios", []))
+    except (OSError, ValueError, AttributeError):
+        return True
 
 
 def _one_line(text: str, limit: int = 160) -> str:

@@ -29,6 +29,8 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 60px; }
 h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 0; } h3 { font-size: 15px; margin: 0; }
 .meta { color: var(--muted); font-size: 12px; margin-bottom: 14px; } .meta code { font-size: 12px; }
+.stopped { padding: 8px 12px; margin: 10px 0; border-radius: 6px; }
+.stopped pre { white-space: pre-wrap; margin: 6px 0 0; }
 .summary { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0 22px; }
 .count { border-radius: 6px; padding: 6px 12px; border: 1px solid var(--line); background: #fff; }
 .count b { font-size: 18px; margin-right: 4px; }
@@ -125,13 +127,21 @@ def render_html(run: Run) -> str:
         f"<h1>{e(run.title)}</h1>",
         f'<div class="meta">Generated {e(run.generated)} · <code>{e(run.command)}</code> · '
         f'servers under test: {e(", ".join(run.suts))}</div>',
-        _summary(summary), _changes(run.changes), _matrix(run), _contents(run, pages),
+        _stopped(run.stopped), _summary(summary), _changes(run.changes), _matrix(run), _contents(run, pages),
     ]
     for key, feature in run.features.items():
         parts.append(_feature(feature, [r for r in run.runs if r.feature == key], run))
     parts += [_step_catalogue(pages, run), _argument_coverage(pages, run), _hygiene(pages)]
     parts.append("</main></body></html>")
     return "\n".join(parts)
+
+
+def _stopped(reason: str) -> str:
+    """The run stopped early (a lab that did not start, an interrupt): why, at the top."""
+    if not reason:
+        return ""
+    return (f'<div class="stopped o-failed" id="stopped"><b>The run stopped early; scenarios after this point did not run.</b>'
+            f'<pre>{e(reason)}</pre></div>')
 
 
 def _summary(summary: dict[str, int]) -> str:

@@ -1,0 +1,92 @@
+"""A failure message that names a SUT's log still points at a file after the run.
+
+SUT logs live in ``<lab dir>/suts/<name>/stderr.log`` and the lab directory is removed at
+the run's end; the closing lab copies them (masked) into ``<report folder>/sut-logs/`` and
+the report names the copy.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from support.lab import EmbeddedLab
+from support.lab import base as lab_base
+from support.secrets import register_secret
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDkq3lQ0s9+\n-----END PRIVATE KEY-----"
+
+
+def test_a_closing_lab_keeps_its_suts_logs_masked(velociraptor_binary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    register_secret(KEY)
+    monkeypatch.setattr(lab_base, "SUT_LOGS_TO", tmp_path / "report" / "sut-logs")
+    monkeypatch.setattr(lab_base, "_SUT_LOGS_CLEARED", False)
+    lab = EmbeddedLab(velociraptor_binary, base_dir=tmp_path / "labs")
+    log = lab.dir / "suts" / "alpha" / "stderr.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(f"Traceback: boom\nkey was {KEY}\n")
+    message = f"SUT alpha exited (code 1); its stderr: {log}"
+    lab.close()
+    assert not lab.dir.exists()
+    moved = lab_base.sut_log_copy(message)
+    copy = Path(moved.rsplit(": ", 1)[1])
+    assert copy.is_file() and copy.is_relative_to(tmp_path / "report"), moved
+    text = copy.read_text()
+    assert "Traceback: boom" in text and "MIIE" not in text
+
+
+_CONFTEST = '''
+import shutil
+from pathlib import Path
+
+import pytest
+
+from support.lab import base
+
+LAB = Path(__file__).parent / "raptorspec-lab-x"
+
+
+@pytest.fixture(scope="session")
+def lab():
+    (LAB / "suts" / "alpha").mkdir(parents=True)
+    (LAB / "suts" / "alpha" / "stderr.log").write_text("alpha: listening failed\\n")
+    base.LAB_DIRS.append(LAB.resolve())
+    yield LAB
+    base.keep_sut_logs(LAB.resolve())      # what EmbeddedLab.close does
+    shutil.rmtree(LAB)
+'''
+
+_TEST = '''
+from pytest_bdd import scenarios, when, then
+
+scenarios("features")
+
+@when("the server under test dies")
+def _(lab):
+    pass
+
+@then("the message names its log")
+def _(lab):
+    raise AssertionError(f"SUT alpha exited (code 1); its stderr: {lab.resolve()}/suts/alpha/stderr.log")
+'''
+
+
+def test_the_report_names_the_kept_copy(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    (pytester.path / "features").mkdir()
+    (pytester.path / "features" / "dies.feature").write_text(
+        "Feature: Dying\n  Scenario: A SUT dies\n    When the server under test dies\n    Then the message names its log\n")
+    pytester.makeconftest(_CONFTEST)
+    pytester.makepyfile(test_spec=_TEST)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                           "--report", "out/index.html")
+    result.assert_outcomes(failed=1)
+    row = json.loads((pytester.path / "out" / "results.json").read_text())["scenarios"][0]
+    named = row["message"].rsplit(": ", 1)[1].strip()
+    assert Path(named).is_file(), f"the report names {named}, which is not there"
+    assert Path(named).read_text() == "alpha: listening failed\n"
+    result.stdout.fnmatch_lines(["*SUTs' logs (stderr.log) are kept in*sut-logs*"])
