@@ -25,6 +25,7 @@ __all__ = [
     "SutLeftProcesses",
     "LeftBehind",
     "UnsentArgument",
+    "FeatureProblemsElsewhere",
 ]
 
 
