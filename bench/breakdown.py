@@ -24,6 +24,11 @@ Buckets (exclusive unless noted, seconds of wall time on the main thread):
   counted there, not in ``oracle_other``).
 - ``lab``: the lab fixture's setup (boot) and teardown.
 
+``phases.protocol`` is the time inside pytest_runtest_protocol (all items; its excess over
+setup + call + teardown is pytest's and the plugins' per-item reporting);
+``before_first_item_s`` start-up and collection; ``session_finish_s`` the end of the session
+up to this plugin's last hook (the report, the audit).
+
 The rest (``unaccounted_s``) is pytest, pytest-bdd, step code and fixtures outside these.
 """
 from __future__ import annotations
@@ -166,17 +171,31 @@ def pytest_fixture_setup(fixturedef: Any, request: Any) -> Any:
         _buckets["lab"][1] += time.monotonic() - t0
 
 
+_marks: dict[str, float] = {}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: Any) -> Any:
     _items[0] += 1
-    return (yield)
+    t0 = time.monotonic()
+    _marks.setdefault("first_item", t0)
+    try:
+        return (yield)
+    finally:
+        _phases["protocol"] += time.monotonic() - t0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _marks["sessionfinish"] = time.monotonic()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _phases[report.when] += report.duration
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+@pytest.hookimpl(trylast=True, specname="pytest_sessionfinish")
+def pytest_sessionfinish_write(session: pytest.Session) -> None:
     out = os.environ.get("RAPTORSPEC_BREAKDOWN")
     if not out or hasattr(session.config, "workerinput"):
         return
@@ -185,6 +204,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     data = {
         "wall_s": round(wall, 1), "items": _items[0],
         "phases": {k: round(v, 1) for k, v in _phases.items()},
+        "before_first_item_s": round(_marks.get("first_item", _T0) - _T0, 1),   # start-up and collection
+        "session_finish_s": round(time.monotonic() - _marks.get("sessionfinish", time.monotonic()), 1),
         "buckets": {k: {"n": int(n), "s": round(s, 1)} for k, (n, s) in sorted(_buckets.items(), key=lambda x: -x[1][1])},
         "oracle_by_caller": {k: {"n": int(n), "s": round(s, 1)}
                              for k, (n, s) in sorted(_callers.items(), key=lambda x: -x[1][1])[:25]},
