@@ -39,12 +39,10 @@ from __future__ import annotations
 
 import argparse
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from support import timings
 from support.errors import RaptorspecError, SutError
 
 from support.sut.base import Result, Unsupported
@@ -399,13 +397,10 @@ class SutHandle:
             sut_tool, arguments = self.profile.map_call(tool, kwargs)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
-        try:
+        try:   # (timed by the session: support.timings)
             reply = self.session.call_tool(sut_tool, arguments)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=sut_tool, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=sut_tool)
         return self.profile.read_reply(tool, reply, sut_tool)
 
     def read_resource(self, canonical_uri: str) -> Result:
@@ -413,13 +408,10 @@ class SutHandle:
             uri = self.profile.resource_uri(canonical_uri)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
         try:
             reply = self.session.read_resource(uri)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=uri, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=uri)
         result = self.profile.read_resource_reply(reply)
         result.tool = uri
         return result
@@ -429,13 +421,10 @@ class SutHandle:
             own = self.profile.prompt_name(name)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
         try:
             reply = self.session.get_prompt(own, {k: v for k, v in arguments.items() if v is not None})
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=own, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=own)
         result = self.profile.read_prompt_reply(reply)
         result.tool = own
         return result
