@@ -221,6 +221,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(tail, flush=True)
             records.append(record)
             per_run.append(outcomes)
+            _write(args, pytest_args, commit, records, per_run, planned=len(plan))   # a stopped sequence keeps its runs
+    result, flaky = _write(args, pytest_args, commit, records, per_run, planned=len(plan))
+    tests, stable = result["tests"], result["stable"]
+    print(f"{tests} test ids, {stable} stable, {len(flaky)} flaky -> {args.out}")
+    for item in flaky:
+        print(f"  FLAKY {item['id']}: {' / '.join(item['outcomes'])}")
+    if args.workers is not None:
+        print(f"green: {sum(r['green'] for r in records)} of {len(records)}, {result['green_in_a_row']} in a row")
+        return 1 if flaky or not all(r["green"] for r in records) else 0
+    return 1 if flaky else 0
+
+
+def _write(args: argparse.Namespace, pytest_args: list[str], commit: str, records: list[dict],
+           per_run: list[dict[str, str]], planned: int) -> tuple[dict, list[dict]]:
+    """Write the result file for the runs so far (``"planned"``: how many the plan has); return
+    (the result, its flaky ids)."""
     tests, stable, flaky = compare(per_run)
     walls = [r["wall_s"] for r in records]
     result = {
@@ -228,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "host": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "pytest_args": pytest_args,
         "commit": commit,
+        "planned_runs": planned,
         "runs": records,
         "wall_s": {"min": min(walls), "max": max(walls), "total": round(sum(walls), 1)},
         "tests": tests,
@@ -244,13 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                                 for w in args.workers}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{tests} test ids, {stable} stable, {len(flaky)} flaky -> {args.out}")
-    for item in flaky:
-        print(f"  FLAKY {item['id']}: {' / '.join(item['outcomes'])}")
-    if args.workers is not None:
-        print(f"green: {sum(r['green'] for r in records)} of {len(records)}, {result['green_in_a_row']} in a row")
-        return 1 if flaky or not all(r["green"] for r in records) else 0
-    return 1 if flaky else 0
+    return result, flaky
 
 
 if __name__ == "__main__":

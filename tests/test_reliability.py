@@ -130,3 +130,24 @@ def test_a_report_that_lacks_a_scenario_or_differs_from_the_baseline_is_not_whol
     assert reliability.report_of(tmp_path / "missing.json") == {"whole": False, "missing": True}
     assert reliability.longest_streak([True, False, True, True, False]) == 2
     assert reliability._with_report(["x", "--report", "none", "-q"], Path("r/i.html")) == ["x", "-q", "--report", "r/i.html"]
+
+
+def test_a_sequence_stopped_midway_keeps_the_runs_it_made(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_run_once(index, order, seed, pytest_args, cwd, workdir, timeout, workers=None, baseline=None):
+        calls.append(index)
+        if index == 2:
+            raise KeyboardInterrupt   # the sequence is stopped (a deadline, Ctrl-C) during run 2
+        return ({"index": index, "order": order, "seed": seed, "exit_code": 0, "wall_s": 1.0, "counts": {"passed": 1},
+                 "workers": workers, "green": True}, {"t::a": "passed"})
+
+    monkeypatch.setattr(reliability, "run_once", fake_run_once)
+    out = tmp_path / "r.json"
+    try:
+        reliability.main(["--runs", "3", "--orders", "0", "--workers", "2", "--out", str(out), "--cwd", str(tmp_path)])
+    except KeyboardInterrupt:
+        pass
+    result = json.loads(out.read_text())
+    assert calls == [1, 2] and [r["index"] for r in result["runs"]] == [1] and result["planned_runs"] == 3
+    assert result["green_in_a_row"] == 1
