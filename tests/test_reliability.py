@@ -140,7 +140,8 @@ def test_a_sequence_stopped_midway_keeps_the_runs_it_made(tmp_path, monkeypatch)
         if index == 2:
             raise KeyboardInterrupt   # the sequence is stopped (a deadline, Ctrl-C) during run 2
         return ({"index": index, "order": order, "seed": seed, "exit_code": 0, "wall_s": 1.0, "counts": {"passed": 1},
-                 "workers": workers, "green": True}, {"t::a": "passed"})
+                 "workers": workers, "green": True, "audit_clean": True, "report": {"whole": True}},
+                {"t::a": "passed"})
 
     monkeypatch.setattr(reliability, "run_once", fake_run_once)
     out = tmp_path / "r.json"
