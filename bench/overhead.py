@@ -146,9 +146,16 @@ def analyse(lines: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
     }
 
 
-def run_spec(args: list[str], timings: Path, report: Path, timeout: float = 3600) -> dict[str, Any]:
-    """One pytest run of the spec with timings on; its wall time, exit code, last lines."""
+def run_spec(args: list[str], timings: Path, report: Path, timeout: float = 3600,
+             breakdown: Path | None = None) -> dict[str, Any]:
+    """One pytest run of the spec with timings on; its wall time, exit code, last lines.
+
+    With ``breakdown`` (a JSON path), the run also loads :mod:`bench.breakdown` (where the
+    wall time goes, by layer) and the result holds its figures under ``"breakdown"``."""
     env = dict(os.environ, RAPTORSPEC_TIMINGS=str(timings))
+    if breakdown is not None:
+        env["RAPTORSPEC_BREAKDOWN"] = str(breakdown)
+        args = [*args, "-p", "bench.breakdown"]
     load_before = os.getloadavg()
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-rfE", "--report", str(report)],
@@ -156,11 +163,14 @@ def run_spec(args: list[str], timings: Path, report: Path, timeout: float = 3600
     wall = time.monotonic() - t0
     tail = proc.stdout.strip().splitlines()[-40:]
     summary = next((line for line in reversed(tail) if " in " in line and ("passed" in line or "failed" in line)), "")
-    return {"args": args, "exit_code": proc.returncode, "wall_s": round(wall, 1), "summary": summary.strip("= "),
-            "load_avg_before": [round(x, 2) for x in load_before],
-            "load_avg_after": [round(x, 2) for x in os.getloadavg()],
-            "leak_audit_clean": "leak audit" not in proc.stdout and "LeftBehind" not in proc.stdout,
-            "tail": tail if proc.returncode else tail[-3:]}
+    out = {"args": args, "exit_code": proc.returncode, "wall_s": round(wall, 1), "summary": summary.strip("= "),
+           "load_avg_before": [round(x, 2) for x in load_before],
+           "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+           "leak_audit_clean": "leak audit" not in proc.stdout and "LeftBehind" not in proc.stdout,
+           "tail": tail if proc.returncode else tail[-3:]}
+    if breakdown is not None and Path(breakdown).exists():
+        out["breakdown"] = json.loads(Path(breakdown).read_text())
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,10 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--no-breakdown", action="store_true",
+                    help="do not load bench.breakdown (where the time goes, by layer)")
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     with tempfile.TemporaryDirectory(prefix="raptorspec-overhead-") as tmp:
         timings = Path(tmp) / "timings.jsonl"
-        run = run_spec(extra or DEFAULT_ARGS, timings, Path(tmp) / "report" / "index.html")
+        run = run_spec(extra or DEFAULT_ARGS, timings, Path(tmp) / "report" / "index.html",
+                       breakdown=None if args.no_breakdown else Path(tmp) / "breakdown.json")
         figures = analyse(read_timings(timings), run["wall_s"])
     result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
               "run": run, **figures}

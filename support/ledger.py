@@ -235,22 +235,33 @@ class Ledger:
     def watching(self, client_id: str | None = None, *, hunts: bool = True) -> Iterator[None]:
         """Record what appears in Velociraptor while the body runs: new flows, labels and a
         phantom record of ``client_id``, and new hunts (the fallback when a reply names nothing)."""
-        before_client = self.oracle.client(client_id) if client_id else None
-        before_flows = {f.get("session_id") for f in self.oracle.flows(client_id)} if before_client else set()
-        before_hunts = {h.get("hunt_id") for h in self.oracle.hunts()} if hunts else set()
+        before = self._snapshot(client_id, hunts)
+        before_flows = {f.get("session_id") for f in before["flows"]}
+        before_hunts = {h.get("hunt_id") for h in before["hunts"]}
         try:
             yield
         finally:
+            after = self._snapshot(client_id, hunts)
             if client_id:
-                self._diff_client(client_id, before_client, before_flows)
-            if hunts:
-                for h in self.oracle.hunts():
-                    if (h.get("hunt_id") not in before_hunts and self._ours(h.get("creator"))
-                            and not self._foreign(h.get("hunt_description"))):
-                        self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
+                self._diff_client(client_id, before["client"], before_flows, after)
+            for h in after["hunts"]:
+                if (h.get("hunt_id") not in before_hunts and self._ours(h.get("creator"))
+                        and not self._foreign(h.get("hunt_description"))):
+                    self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
 
-    def _diff_client(self, client_id: str, before: dict[str, Any] | None, before_flows: set[str]) -> None:
-        after = self.oracle.client(client_id)
+    def _snapshot(self, client_id: str | None, hunts: bool) -> dict[str, Any]:
+        """``{"client", "flows", "hunts"}`` now: one query through the oracle's
+        :meth:`~support.oracle.Oracle.snapshot` when it has one, else three (test doubles)."""
+        snapshot = getattr(self.oracle, "snapshot", None)
+        if snapshot is not None:
+            return snapshot(client_id, hunts=hunts)
+        client = self.oracle.client(client_id) if client_id else None
+        return {"client": client, "flows": self.oracle.flows(client_id) if client else [],
+                "hunts": self.oracle.hunts() if hunts else []}
+
+    def _diff_client(self, client_id: str, before: dict[str, Any] | None, before_flows: set[str],
+                     after_snapshot: dict[str, Any]) -> None:
+        after = after_snapshot["client"]
         if after is None:
             return
         if before is None:
@@ -259,7 +270,7 @@ class Ledger:
         for label in after.get("labels") or []:
             if str(label).lower() not in old and not self._foreign(label):
                 self.label(client_id, label, "a label that appeared during a call")
-        for f in self.oracle.flows(client_id):
+        for f in after_snapshot["flows"]:
             if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):
                 self.flow(client_id, f.get("session_id"), "a flow that appeared during a call", deferred=self.defer)
 
@@ -293,9 +304,24 @@ class Ledger:
         """The recorded entries of one kind ("label", "flow", "hunt", "phantom")."""
         return [e for e in self.entries if e.kind == kind]
 
+    def clean_early(self) -> None:
+        """Remove what is recorded so far, now; :meth:`clean` (at teardown) removes only what
+        was recorded after this and returns, with its own, the problems of this removal.
+
+        The SUT plugin calls it when a scenario's steps have passed, just before its
+        end-of-scenario check (:meth:`support.sut.session.SutSession.check_quiet`), so that the
+        check's drain window has mostly passed while the cleanup's queries ran; a cleanup
+        failure is still reported at teardown, as before (bench/results/overhead.json)."""
+        todo = [e for e in self.entries if not e.deferred]
+        self._cleaned_early = todo
+        self._early_problems = remove_all(self.oracle, todo)
+
     def clean(self) -> list[str]:
-        """Remove everything recorded (but deferred entries); return what could not be removed."""
-        return remove_all(self.oracle, [e for e in self.entries if not e.deferred])
+        """Remove everything recorded (but deferred entries, and what :meth:`clean_early`
+        removed already); return what could not be removed (early problems included)."""
+        early = getattr(self, "_cleaned_early", [])
+        problems = list(getattr(self, "_early_problems", []))
+        return problems + remove_all(self.oracle, [e for e in self.entries if not e.deferred and e not in early])
 
 
 def worker_number(worker: str) -> int:

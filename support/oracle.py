@@ -290,6 +290,21 @@ class Oracle:
                 raise
         return False
 
+    def snapshot(self, client_id: str | None, *, hunts: bool = True) -> dict[str, Any]:
+        """What the ledger compares before and after a SUT call, in one query (one round trip
+        instead of three): ``{"client": the clients() row of client_id or None, "flows": its
+        flows() rows ([] without client_id or when no such client: flows() on an unknown id
+        logs an error), "hunts": every hunts() row ([] unless ``hunts``)}``. The rows are the
+        ones :meth:`client`, :meth:`flows` and :meth:`hunts` return. VQLError as :meth:`query`."""
+        row = self.query_one(
+            "LET RsC <= if(condition=RsClientId, then={ SELECT * FROM clients(client_id=RsClientId) }, else=[]) "
+            "SELECT RsC[0] AS RsClient, "
+            "if(condition=RsC, then={ SELECT * FROM flows(client_id=RsClientId) }, else=[]) AS RsFlows, "
+            "if(condition=RsWantHunts, then={ SELECT * FROM hunts() }, else=[]) AS RsHunts FROM scope()",
+            {"RsClientId": client_id or "", "RsWantHunts": "Y" if hunts else ""}) or {}
+        return {"client": row.get("RsClient") or None, "flows": list(row.get("RsFlows") or []),
+                "hunts": list(row.get("RsHunts") or [])}
+
     # -- hunts -------------------------------------------------------------------------
     def hunts(self) -> list[dict[str, Any]]:
         """Every hunts() row."""

@@ -4,7 +4,9 @@ otherwise :func:`note` does nothing (one environment lookup).
 
 Lines (times are seconds since the epoch, wall clock; Velociraptor's are microseconds):
 
-- ``{"kind": "sut", "pid", "start", "end", "what"}``: one MCP request to a SUT;
+- ``{"kind": "sut", "pid", "start", "end", "what", "sut"}``: one MCP request to a SUT, whoever
+  sent it (support.sut.session.SutSession._request: a step's call, a sweep, discovery's
+  timed calls), a timeout included;
 - ``{"kind": "flow", "pid", "start", "end", "flow_id", "create_time", "active_time", "event_at",
   "state"}``: a wait on a flow (support.waits.wait_flow_done) from its call to its return, with
   the flow's own creation and last-activity timestamps (flows() ``create_time`` /

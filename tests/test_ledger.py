@@ -186,3 +186,46 @@ def test_a_flow_recorded_for_a_client_velociraptor_does_not_know_is_gone_not_an_
     ledger = Ledger(oracle, f"t{run_id}")
     ledger.flow(unknown, "F.RAPTORSPEC0000")
     assert ledger.clean() == []
+
+
+def test_the_one_query_snapshot_holds_what_the_three_queries_return(oracle, client_id, run_id):
+    """Oracle.snapshot (one round trip for the ledger's before/after view) against Oracle.client,
+    .flows and .hunts, on an enrolled client, an unknown id (no flows() query: it would error)
+    and no client at all."""
+    flow_id = oracle.collect(client_id, ["Generic.Client.Info"])
+    try:
+        snap = oracle.snapshot(client_id)
+        assert snap["client"]["client_id"] == client_id
+        assert snap["client"]["labels"] == oracle.client(client_id)["labels"]
+        assert flow_id in {f["session_id"] for f in snap["flows"]}
+        assert {f["session_id"] for f in snap["flows"]} <= {f["session_id"] for f in oracle.flows(client_id)}
+        one = next(f for f in snap["flows"] if f["session_id"] == flow_id)
+        assert one["request"]["creator"] == oracle.flow(client_id, flow_id)["request"]["creator"]
+        assert {h["hunt_id"] for h in snap["hunts"]} == {h["hunt_id"] for h in oracle.hunts()}
+        assert oracle.snapshot(client_id, hunts=False)["hunts"] == []
+        unknown = oracle.snapshot(f"C.{run_id}ffff0009", hunts=False)
+        assert unknown == {"client": None, "flows": [], "hunts": []}
+        assert oracle.client(f"C.{run_id}ffff0009") is None     # looking did not conjure a record
+        assert oracle.snapshot(None, hunts=False) == {"client": None, "flows": [], "hunts": []}
+    finally:
+        Ledger(oracle, f"t{run_id}", entries=[Entry("flow", client_id, flow_id, "a test")]).clean()
+
+
+def test_a_ledger_watching_a_call_asks_velociraptor_twice_not_six_times(book, oracle, client_id):
+    calls = []
+    real = oracle.query
+
+    def counting(*a, **kw):
+        calls.append(a[0])
+        return real(*a, **kw)
+
+    ledger = book.open()
+    oracle.query = counting
+    try:
+        ledger.calling(CollectingSUT(oracle), "collect_artifact", client_id=client_id, artifacts=["Generic.Client.VQL"])
+    finally:
+        del oracle.query
+    snapshots = [q for q in calls if "RsWantHunts" in q]
+    assert len(snapshots) == 2 and len(calls) == 3, calls      # before, the SUT's own collect, after
+    assert len(ledger.created("flow")) == 1
+    assert ledger.clean() == []

@@ -177,3 +177,91 @@ def test_max_reply_rejects_nonsense(text):
     from support.sut.plugin import _byte_size
     with pytest.raises(argparse.ArgumentTypeError):
         _byte_size(text)
+
+
+# ---------------------------------------------------------------- the drain overlaps the cleanup (issue 12)
+
+LEDGER_CONFTEST = CONFTEST + """
+import json, time
+from pathlib import Path
+from support.sut import session as _session
+from support.waits import wait_for
+
+LOG = Path("timeline.jsonl")
+
+def _note(what, **kw):
+    with LOG.open("a") as fh:
+        fh.write(json.dumps({"what": what, "t": time.monotonic(), **kw}) + "\\n")
+
+_check_quiet = _session.SutSession.check_quiet
+
+def _timed_check_quiet(self, *a, **kw):
+    _note("check_quiet start")
+    try:
+        return _check_quiet(self, *a, **kw)
+    finally:
+        _note("check_quiet end")
+
+_session.SutSession.check_quiet = _timed_check_quiet
+
+class SlowCleanupLedger:
+    '''A ledger whose cleanup takes 0.8 s (longer than the 0.6 s drain), as a hunt's removal can.'''
+    def observe(self, call, tool, kwargs):
+        return call(tool, **kwargs)
+    def clean_early(self):
+        _note("clean_early start")
+        t0 = time.monotonic()
+        wait_for(lambda: (time.monotonic() - t0 >= 0.8, None), "the fake cleanup", timeout=5, interval=0.05)
+        _note("clean_early end")
+    def clean(self):
+        _note("clean")
+        return []
+
+@pytest.fixture
+def ledger():
+    led = SlowCleanupLedger()
+    yield led
+    assert led.clean() == []
+"""
+
+
+def _timeline(pytester: pytest.Pytester) -> list[tuple[str, float]]:
+    import json
+    return [(r["what"], r["t"]) for r in map(json.loads, pytester.path.joinpath("timeline.jsonl").read_text().splitlines())]
+
+
+def _run_with_ledger(pytester: pytest.Pytester, feature: str, *args: str) -> pytest.RunResult:
+    pytester.makeini(textwrap.dedent("""\
+        [pytest]
+        addopts = -p support.plugin -p support.sut.plugin
+        markers =
+            tool(name): canonical tool
+        """))
+    pytester.mkdir("features")
+    pytester.path.joinpath("features", "sut.feature").write_text(feature)
+    pytester.makeconftest(LEDGER_CONFTEST)
+    pytester.makepyfile(test_spec=STEPS)
+    return pytester.runpytest(
+        f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-command={sys.executable} {RAW}",
+        "--sut-timeout=20", "--sut-drain=0.6", "-p", "no:randomly", *args)
+
+
+def test_the_drain_window_passes_during_the_ledgers_cleanup_instead_of_after_it(pytester):
+    result = _run_with_ledger(pytester, LATE, "-k", "clean_echo")
+    result.assert_outcomes(passed=1, deselected=1)
+    events = _timeline(pytester)
+    names = [w for w, _ in events]   # (the run's end checks each session once more: drain 0)
+    assert names[:5] == ["clean_early start", "clean_early end", "check_quiet start", "check_quiet end", "clean"], names
+    t = dict(events[:5])
+    assert t["check_quiet end"] - t["check_quiet start"] < 0.2, (
+        f"the end check waited {t['check_quiet end'] - t['check_quiet start']:.2f}s although the 0.6s drain "
+        f"had passed during the 0.8s cleanup")
+
+
+def test_late_output_during_the_cleanup_still_fails_the_scenario_that_caused_it(pytester):
+    result = _run_with_ledger(pytester, LATE)
+    result.assert_outcomes(passed=1, failed=1)   # a failure of the scenario, not an error at its teardown
+    out = result.stdout.str()
+    assert "FAILED test_spec.py::test_a_reply_followed_by_noise" in out and "[WebSocket] Closed" in out, out
+    names = [w for w, _ in _timeline(pytester)]
+    assert names[:3] == ["clean_early start", "clean_early end", "check_quiet start"], names

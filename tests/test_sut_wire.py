@@ -6,6 +6,7 @@ helpers that leave the SUT's process group. No Velociraptor needed.
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -201,3 +202,16 @@ def test_the_run_end_reports_escaped_processes_and_late_faults(tmp_path: Path, m
         monkeypatch.undo()
         if procs.pid_alive(helper):
             os.kill(helper, 9)
+
+
+def test_every_request_is_timed_for_the_benchmarks(raw: SutSession, tmp_path: Path, monkeypatch):
+    """bench/overhead.py counts the SUTs' time from support.timings: every request, not only a
+    step's sut.call (sweeps and discovery's timed calls send theirs to the session directly)."""
+    out = tmp_path / "timings.jsonl"
+    monkeypatch.setenv("RAPTORSPEC_TIMINGS", str(out))
+    raw.list_tools()
+    raw.call_tool("late_garbage", {"delay": 5.0, "line": "later"})
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(t["kind"], t["what"], t["sut"]) for t in lines] == [
+        ("sut", "tools/list", raw.name), ("sut", "tools/call (tool 'late_garbage')", raw.name)]
+    assert all(t["end"] >= t["start"] > 0 for t in lines)

@@ -1,4 +1,4 @@
-@tool:collect_artifact
+@tool:collect_artifact @exclusive
 Feature: Collect an artifact from a client
   As an analyst investigating an endpoint
   I want to collect artifacts from it

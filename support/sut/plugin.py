@@ -18,7 +18,8 @@
   lives for the whole run (``sut_sessions``). At teardown the scenario's MCP transcript and
   SUT name go to ``user_properties``.
 - **A SUT's failure is charged to the scenario during which it happened**: at the end of
-  each scenario's steps, :meth:`SutSession.check_quiet` waits until a short drain
+  each scenario's steps (after the scenario's ledger has removed what it made, so the
+  window mostly passes during that cleanup), :meth:`SutSession.check_quiet` waits until a short drain
   (``--sut-drain``, default 0.5 s after the last reply) has passed and fails *that* scenario if the
   SUT wrote non-protocol output after a correct reply or died. A session whose failure was
   already charged is restarted for the next scenario (the transcript says so). A session
@@ -38,14 +39,12 @@ from __future__ import annotations
 
 import argparse
 
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from support.bdd import raise_deferred_usage_errors, usage_errors_deferred
-from support import timings
 from support.errors import RaptorspecError, SutError
 
 from support.sut.base import Result, Unsupported
@@ -434,13 +433,10 @@ class SutHandle:
             sut_tool, arguments = self.profile.map_call(tool, kwargs)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
-        try:
+        try:   # (timed by the session: support.timings)
             reply = self.session.call_tool(sut_tool, arguments)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=sut_tool, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=sut_tool)
         return self.profile.read_reply(tool, reply, sut_tool)
 
     def read_resource(self, canonical_uri: str) -> Result:
@@ -448,13 +444,10 @@ class SutHandle:
             uri = self.profile.resource_uri(canonical_uri)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
         try:
             reply = self.session.read_resource(uri)
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=uri, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=uri)
         result = self.profile.read_resource_reply(reply)
         result.tool = uri
         return result
@@ -464,13 +457,10 @@ class SutHandle:
             own = self.profile.prompt_name(name)
         except Unsupported as exc:
             pytest.skip(str(exc))
-        started = time.time()
         try:
             reply = self.session.get_prompt(own, {k: v for k, v in arguments.items() if v is not None})
         except SutProtocolError as exc:
             return Result(ok=False, error=exc.message, tool=own, raw={"code": exc.code})
-        finally:
-            timings.note("sut", start=started, end=time.time(), what=own)
         result = self.profile.read_prompt_reply(reply)
         result.tool = own
         return result
@@ -492,7 +482,9 @@ def sut(request: pytest.FixtureRequest, sut_name: str | None, lab: Any, sut_sess
     session = sut_sessions.get(sut_name, lab, request.node.nodeid)
     handle = SutHandle(sut_name, get_profile(sut_name, request.config), session)
     try:  # the scenario's ledger observes every call (what it created is removed at the end)
-        handle.observer = request.getfixturevalue("ledger").observe
+        ledger = request.getfixturevalue("ledger")
+        handle.observer = ledger.observe
+        request.node.stash[_LEDGER_OF_ITEM] = ledger
     except pytest.FixtureLookupError:  # a suite without the ledger plugin (the frame's own tests)
         pass
     request.node.stash[_SESSION_OF_ITEM] = session
@@ -504,6 +496,7 @@ def sut(request: pytest.FixtureRequest, sut_name: str | None, lab: Any, sut_sess
 
 
 _SESSION_OF_ITEM = pytest.StashKey[SutSession]()
+_LEDGER_OF_ITEM = pytest.StashKey[Any]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -523,5 +516,17 @@ def pytest_runtest_call(item: pytest.Item):
         raise
     session = item.stash.get(_SESSION_OF_ITEM, None)
     if session is not None:
+        _clean_early(item)
         session.check_quiet()
     return result
+
+
+def _clean_early(item: pytest.Item) -> None:
+    """The scenario's ledger cleanup, run before the end-of-scenario check so that the drain
+    window (``--sut-drain`` after the last reply) passes while Velociraptor removes what the
+    scenario made, instead of after; what it cannot remove still fails the scenario's
+    teardown (:meth:`support.ledger.Ledger.clean_early`). Nothing without a ledger."""
+    ledger = item.stash.get(_LEDGER_OF_ITEM, None)
+    early = getattr(ledger, "clean_early", None)
+    if callable(early):
+        early()

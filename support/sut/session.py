@@ -67,7 +67,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-from support import procs
+from support import procs, timings
 from support.errors import (  # noqa: F401 (re-exported)
     SutCrashed, SutError, SutLeftProcesses, SutProtocolError, SutReplyTooLarge, SutStreamError, SutTimeout,
 )
@@ -730,7 +730,7 @@ class SutSession:
         :class:`SutCrashed` naming the timeout."""
         timeout = self.call_timeout if timeout is None else timeout
         what = f"{method} ({detail})" if detail else method
-        t0 = time.monotonic()
+        t0, started = time.monotonic(), time.time()
         reply, error = None, None
         fut: concurrent.futures.Future | None = None
         try:
@@ -792,6 +792,9 @@ class SutSession:
                 if self._tracker is not None:
                     self._tracker.sample()   # a helper the request started is known from now on
                 self._record(method, request, reply, error, time.monotonic() - t0)
+            # every request, whoever sends it (a step's sut.call, a sweep, discovery's timed
+            # calls): the SUT's time for bench/overhead.py, timeouts included
+            timings.note("sut", start=started, end=time.time(), what=what, sut=self.name)
 
     def _abandoned(self, what: str) -> SutCrashed:
         """For a request pending when the session was closed under it (another request timed
