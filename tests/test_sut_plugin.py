@@ -241,7 +241,9 @@ def _run_with_ledger(pytester: pytest.Pytester, feature: str, *args: str) -> pyt
     pytester.path.joinpath("features", "sut.feature").write_text(feature)
     pytester.makeconftest(LEDGER_CONFTEST)
     pytester.makepyfile(test_spec=STEPS)
-    return pytester.runpytest(
+    # in a subprocess: the conftest wraps SutSession.check_quiet, which in-process would stay
+    # wrapped (and wrapped again by the next run) in this pytest, whatever test came next
+    return pytester.runpytest_subprocess(
         f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-command={sys.executable} {RAW}",
         "--sut-timeout=20", "--sut-drain=0.6", "-p", "no:randomly", *args)
 
