@@ -55,7 +55,8 @@ def _(sut):
 """
 
 
-def _run(pytester: pytest.Pytester, feature: str, *args: str) -> pytest.RunResult:
+def _run(pytester: pytest.Pytester, feature: str, *args: str, conftest: str = CONFTEST,
+         in_subprocess: bool = False) -> pytest.RunResult:
     pytester.makeini(textwrap.dedent("""\
         [pytest]
         addopts = -p support.plugin -p support.sut.plugin
@@ -64,11 +65,11 @@ def _run(pytester: pytest.Pytester, feature: str, *args: str) -> pytest.RunResul
         """))
     pytester.mkdir("features")
     pytester.path.joinpath("features", "sut.feature").write_text(feature)
-    pytester.makeconftest(CONFTEST)
+    pytester.makeconftest(conftest)
     pytester.makepyfile(test_spec=STEPS)
-    return pytester.runpytest(
-        f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-command={sys.executable} {RAW}",
-        "--sut-timeout=20", "-p", "no:randomly", *args)
+    run = pytester.runpytest_subprocess if in_subprocess else pytester.runpytest
+    return run(f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-command={sys.executable} {RAW}",
+               "--sut-timeout=20", "-p", "no:randomly", *args)
 
 
 LATE = """\
@@ -231,21 +232,9 @@ def _timeline(pytester: pytest.Pytester) -> list[tuple[str, float]]:
 
 
 def _run_with_ledger(pytester: pytest.Pytester, feature: str, *args: str) -> pytest.RunResult:
-    pytester.makeini(textwrap.dedent("""\
-        [pytest]
-        addopts = -p support.plugin -p support.sut.plugin
-        markers =
-            tool(name): canonical tool
-        """))
-    pytester.mkdir("features")
-    pytester.path.joinpath("features", "sut.feature").write_text(feature)
-    pytester.makeconftest(LEDGER_CONFTEST)
-    pytester.makepyfile(test_spec=STEPS)
     # in a subprocess: the conftest wraps SutSession.check_quiet, which in-process would stay
     # wrapped (and wrapped again by the next run) in this pytest, whatever test came next
-    return pytester.runpytest_subprocess(
-        f"--sut-profile={FAKES / 'raw_profile.py'}", f"--sut-command={sys.executable} {RAW}",
-        "--sut-timeout=20", "--sut-drain=0.6", "-p", "no:randomly", *args)
+    return _run(pytester, feature, "--sut-drain=0.6", *args, conftest=LEDGER_CONFTEST, in_subprocess=True)
 
 
 def test_the_drain_window_passes_during_the_ledgers_cleanup_instead_of_after_it(pytester):
