@@ -1,7 +1,8 @@
 """The spec serial and on pytest-xdist, side by side in one sitting (issue 12).
 
     python -m bench.parallel [--workers 2 4] [--out bench/results/parallel.json]
-                             [--overhead-out bench/results/overhead.json] [-- PYTEST ARGS …]
+                             [--overhead-out bench/results/overhead.json] [--keep DIR]
+                             [-- PYTEST ARGS …]
 
 Runs the full spec (PYTEST ARGS default to ``features/ -p no:randomly``: the default SUT
 set on an embedded lab, file order) once serially and once per ``-n N``, one run after the
@@ -11,13 +12,17 @@ average before and after (other work on the machine makes the figures provisiona
 the leak audit was clean and whether the report is whole (as many scenario runs as the
 serial run's, none "not run" that the serial run ran, the same outcome for each); the
 speed-up of each parallel run over the serial one; and the wait and suite overhead of every
-run (:func:`bench.overhead.analyse`; the serial run's go to ``--overhead-out``).
+run (:func:`bench.overhead.analyse`; the serial run's go to ``--overhead-out``, with where its
+wall time went by layer, :mod:`bench.breakdown`). ``--keep DIR`` keeps each run's results.json
+as ``DIR/results-serial.json``, ``DIR/results-n2.json``, …: the serial one is the baseline
+``bench.reliability --baseline`` wants.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -46,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[2, 4])
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--overhead-out", type=Path, default=OVERHEAD)
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="keep each run's results.json in DIR (results-serial.json, results-n2.json, …)")
     args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     base = extra or DEFAULT_ARGS
     runs = []
@@ -56,9 +63,14 @@ def main(argv: list[str] | None = None) -> int:
             timings = Path(tmp) / f"timings-{n}.jsonl"
             report = Path(tmp) / f"report-{n}" / "index.html"
             print(f"[bench.parallel] {label}: pytest {' '.join(pytest_args)}", file=sys.stderr, flush=True)
-            run = run_spec(pytest_args, timings, report)
+            run = run_spec(pytest_args, timings, report,
+                           breakdown=Path(tmp) / "breakdown.json" if n == 0 else None)
             run["label"] = label
             run["outcomes"] = outcomes(report.parent / "results.json")
+            if args.keep is not None and (report.parent / "results.json").exists():
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(report.parent / "results.json",
+                            args.keep / f"results-{'serial' if n == 0 else f'n{n}'}.json")
             run.update(analyse(read_timings(timings), run["wall_s"]))
             runs.append(run)
             print(f"[bench.parallel] {label}: {run['wall_s']} s, exit {run['exit_code']}, {run['summary']}",
@@ -90,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 "run": {k: serial[k] for k in ("args", "exit_code", "wall_s", "summary", "load_avg_before",
                                                "load_avg_after")},
                 "wait_overhead": serial["wait_overhead"], "suite_overhead": serial["suite_overhead"],
+                "breakdown": serial.get("breakdown"),
                 "parallel_runs": {r["label"]: {"wait_overhead": r["wait_overhead"], "suite_overhead": r["suite_overhead"]}
                                   for r in runs[1:]}}
     args.overhead_out.write_text(json.dumps(overhead, indent=2) + "\n")
