@@ -355,6 +355,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         if hint:  # ours first, pytest's own message (with its fixture list) below it
             rep.longrepr = f"{hint}\n\n{rep.longreprtext}"
     _tag_cucumber_scenario(item, rep)
+    _cucumber_steps_follow_outcome(item, rep)
     return rep
 
 
@@ -415,6 +416,61 @@ def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
         if not scenario["name"].endswith(f"[{sut_name}]"):
             scenario["name"] = f"{scenario['name']} [{sut_name}]"
     scenario["tags"] = sorted(set(tags))
+
+
+def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) -> None:
+    """Make the step statuses of pytest-bdd's cucumber JSON (``--cucumberjson``) agree with the
+    scenario's outcome. pytest-bdd marks a step only when it raises an ``Exception``: a step
+    ended by ``pytest.skip``/``pytest.fail``/a timeout (``BaseException`` outcomes) stayed
+    "passed" and the steps after it were left out, a failure after the last step (the SUT's
+    end-of-scenario check, a strict XPASS) showed every step "passed", and a teardown error
+    (the scenario's cleanup) was not there at all: a dashboard reading the file counted those
+    scenarios as passed. Now the interrupted step and the ones after it carry the outcome
+    ("skipped" or "failed"); a failure after the steps is an ``After`` step, failed, with the
+    error; a teardown error is added to the scenario's element the same way.
+    Source: pytest_bdd/reporting.py and cucumber_json.py (pytest-bdd 9)."""
+    if rep.passed:
+        return
+    try:
+        from pytest_bdd.reporting import StepReport, scenario_reports_registry, test_report_context_registry
+    except ImportError:   # another pytest-bdd layout: its cucumber JSON as it is
+        return
+    scenario_report = scenario_reports_registry.get(item)
+    if scenario_report is None:
+        return
+    if rep.when == "call":
+        context = test_report_context_registry.get(rep)
+        if context is None:
+            return
+        reports = list(scenario_report.step_reports)
+        if reports and reports[-1].stopped is None:    # a step ended by an outcome, not an Exception
+            reports[-1].finalize(failed=True)
+            for step in scenario_report.scenario.steps[len(reports):]:
+                later = StepReport(step=step)
+                later.finalize(failed=True)
+                reports.append(later)
+            context.scenario["steps"] = [r.serialize() for r in reports]
+        elif rep.failed and not any(r.failed for r in reports):
+            context.scenario["steps"] = [r.serialize() for r in reports] + [
+                _after_step(scenario_report.scenario.line_number, "the checks after the last step")]
+    elif rep.when == "teardown" and rep.failed:
+        cucumber = getattr(item.config, "_bddcucumberjson", None)
+        features = getattr(cucumber, "features", None)
+        if not isinstance(features, dict):
+            return
+        for feature in features.values():
+            for element in reversed(feature.get("elements", [])):
+                if element.get("id") == item.name:
+                    element["steps"].append({
+                        "keyword": "After", "name": "the scenario's teardown (cleanup, leak checks)",
+                        "line": scenario_report.scenario.line_number, "match": {"location": ""},
+                        "result": {"status": "failed", "duration": 0, "error_message": rep.longreprtext}})
+                    return
+
+
+def _after_step(line: int, name: str) -> dict[str, Any]:
+    """A step report dict (pytest-bdd's shape) for a failure after a scenario's last step."""
+    return {"name": name, "type": "after", "keyword": "After", "line_number": line, "failed": True, "duration": 0}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")  # around the short summary

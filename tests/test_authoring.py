@@ -114,6 +114,11 @@ def _(query, n):
     assert len(query.splitlines()) == n, query
 
 
+@when(parsers.parse("the step skips because {why}"))
+def _(why):
+    pytest.skip(why)
+
+
 @then(parsers.parse('the cell reads "{value}"'))
 def _(value):
     assert value == "a | b", value
@@ -409,6 +414,77 @@ def test_junit_and_cucumber_files_name_the_sut_and_the_tool(project):
     # pytest-bdd writes scenarios that ran (a skip at setup never reaches its cucumber report)
     assert elements["The client is listed [fake]"] >= {"tool:list_clients", "sut:fake"}, elements
     assert elements["A query [fake]"] >= {"tool:run_vql", "sut:fake"}, elements
+
+
+def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(project):
+    """pytest-bdd's cucumber JSON had the skipping step "passed" and left out the steps after
+    it: a CI dashboard reading it counted a skipped scenario as passed."""
+    write(project, "vql/run_vql.feature", (
+        "@tool:run_vql\nFeature: Run VQL\n\n"
+        "  Scenario: A query\n    Given a client\n    When the step skips because no linux client\n"
+        "    Then the label is there\n    And this check fails\n\n"
+        "  Scenario Outline: A query of <n> lines\n    Given a client\n"
+        "    When the step skips because no <os> client\n    Then the query has <n> lines\n\n"
+        "    Examples:\n      | n | os      |\n      | 2 | windows |\n"))
+    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json")
+    result.assert_outcomes(skipped=2)
+    features = json.loads((project.path / "cucumber.json").read_text())
+    steps = {el["name"]: [(s["keyword"], s["name"], s["result"]["status"]) for s in el["steps"]]
+             for f in features for el in f["elements"]}
+    assert steps["A query [fake]"] == [
+        ("Given", "a client", "passed"), ("When", "the step skips because no linux client", "skipped"),
+        ("Then", "the label is there", "skipped"), ("And", "this check fails", "skipped")], steps
+    assert steps["A query of 2 lines [fake]"] == [
+        ("Given", "a client", "passed"), ("When", "the step skips because no windows client", "skipped"),
+        ("Then", "the query has 2 lines", "skipped")], steps
+
+
+def test_cucumber_json_shows_every_failure_of_a_scenario_as_failed(project):
+    """A step ended by pytest.fail (as a timeout ends it), a failure after the last step (as the
+    SUT's end-of-scenario check fails) and a teardown error (a cleanup) each showed every step
+    "passed" in pytest-bdd's cucumber JSON."""
+    project.makeconftest(CONFTEST + '''
+
+@when("the step fails by pytest.fail")
+def _():
+    pytest.fail("the wait timed out")
+
+
+@pytest.fixture
+def broken_cleanup():
+    yield
+    raise RuntimeError("could not remove the label")
+
+
+@given("a label that cannot be removed")
+def _(broken_cleanup):
+    pass
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    if "after_the_steps" in item.name:
+        raise AssertionError("the SUT wrote on stdout after its reply")
+    return result
+''')
+    write(project, "vql/run_vql.feature", (
+        "@tool:run_vql\nFeature: Run VQL\n\n"
+        "  Scenario: A query\n    Given a client\n    When the step fails by pytest.fail\n"
+        "    Then the label is there\n\n"
+        "  Scenario: After the steps\n    Given a client\n    Then the label is there\n\n"
+        "  Scenario: A cleanup\n    Given a label that cannot be removed\n    Then the label is there\n"))
+    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json")
+    result.assert_outcomes(failed=2, passed=1, errors=1)
+    features = json.loads((project.path / "cucumber.json").read_text())
+    steps = {el["name"]: [(s["keyword"], s["result"]["status"]) for s in el["steps"]]
+             for f in features for el in f["elements"]}
+    assert steps["A query [fake]"] == [("Given", "passed"), ("When", "failed"), ("Then", "failed")], steps
+    assert steps["After the steps [fake]"] == [("Given", "passed"), ("Then", "passed"), ("After", "failed")], steps
+    assert steps["A cleanup [fake]"] == [("Given", "passed"), ("Then", "passed"), ("After", "failed")], steps
+    errors = [s["result"].get("error_message", "") for f in features for el in f["elements"] for s in el["steps"]]
+    assert any("the SUT wrote on stdout after its reply" in e for e in errors), errors
+    assert any("could not remove the label" in e for e in errors), errors
 
 
 # ---------------------------------------------------------------------------- the kept linter
