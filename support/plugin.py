@@ -36,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNKNOWN_TAGS] = []
+    if not config.pluginmanager.has_plugin("raptorspec-cucumber"):
+        config.pluginmanager.register(CucumberWriterSide(config), "raptorspec-cucumber")
     with usage_errors_deferred(config):  # raised at session start: see support.bdd
         _map_feature_arguments(config)
 
@@ -420,28 +422,25 @@ def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
 
 def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) -> None:
     """Make the step statuses of pytest-bdd's cucumber JSON (``--cucumberjson``) agree with the
-    scenario's outcome. pytest-bdd marks a step only when it raises an ``Exception``: a step
-    ended by ``pytest.skip``/``pytest.fail``/a timeout (``BaseException`` outcomes) stayed
-    "passed" and the steps after it were left out, a failure after the last step (the SUT's
-    end-of-scenario check, a strict XPASS) showed every step "passed", and a teardown error
-    (the scenario's cleanup) was not there at all: a dashboard reading the file counted those
-    scenarios as passed. Now the interrupted step and the ones after it carry the outcome
-    ("skipped" or "failed"); a failure after the steps is an ``After`` step, failed, with the
-    error; a teardown error is added to the scenario's element the same way.
-    Source: pytest_bdd/reporting.py and cucumber_json.py (pytest-bdd 9)."""
-    if rep.passed:
-        return
+    scenario's outcome (a call report; a teardown error: :func:`pytest_runtest_logreport`).
+    pytest-bdd marks a step only when it raises an ``Exception``: a step ended by
+    ``pytest.skip``/``pytest.fail``/a timeout (``BaseException`` outcomes) stayed "passed" and
+    the steps after it were left out, and a failure after the last step (the SUT's
+    end-of-scenario check, a strict XPASS) showed every step "passed": a dashboard reading the
+    file counted those scenarios as passed. Now the interrupted step and the ones after it carry
+    the outcome ("skipped" or "failed"); a failure after the steps is an ``After`` step, failed,
+    with the error. On an xdist worker the scenario's cucumber data rides on the report
+    (``raptorspec_cucumber``): pytest-bdd keeps it in a registry of the worker's process, so the
+    controller's file was empty. Source: pytest_bdd/reporting.py, cucumber_json.py (pytest-bdd 9)."""
     try:
         from pytest_bdd.reporting import StepReport, scenario_reports_registry, test_report_context_registry
     except ImportError:   # another pytest-bdd layout: its cucumber JSON as it is
         return
+    context = test_report_context_registry.get(rep)
     scenario_report = scenario_reports_registry.get(item)
-    if scenario_report is None:
+    if context is None or scenario_report is None or rep.when != "call":
         return
-    if rep.when == "call":
-        context = test_report_context_registry.get(rep)
-        if context is None:
-            return
+    if rep.failed or rep.skipped:
         reports = list(scenario_report.step_reports)
         if reports and reports[-1].stopped is None:    # a step ended by an outcome, not an Exception
             reports[-1].finalize(failed=True)
@@ -453,18 +452,41 @@ def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) ->
         elif rep.failed and not any(r.failed for r in reports):
             context.scenario["steps"] = [r.serialize() for r in reports] + [
                 _after_step(scenario_report.scenario.line_number, "the checks after the last step")]
-    elif rep.when == "teardown" and rep.failed:
-        cucumber = getattr(item.config, "_bddcucumberjson", None)
-        features = getattr(cucumber, "features", None)
+    if hasattr(item.config, "workerinput"):
+        rep.raptorspec_cucumber = {"scenario": context.scenario, "name": context.name}
+
+
+class CucumberWriterSide:
+    """pytest plugin (one per config) for the process that writes the cucumber JSON (serial, or
+    xdist's controller): a worker's scenario data back into pytest-bdd's registry; a scenario's
+    teardown error (its cleanup, a leak) appended to its element as an ``After`` step, failed,
+    with the error (pytest-bdd writes call reports only)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)   # before pytest-bdd's cucumber writer reads the report
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        carried = getattr(report, "raptorspec_cucumber", None)
+        try:
+            from pytest_bdd.reporting import ReportContext, test_report_context_registry
+        except ImportError:
+            return
+        if isinstance(carried, dict) and report not in test_report_context_registry:
+            test_report_context_registry[report] = ReportContext(scenario=carried["scenario"], name=carried["name"])
+        if report.when != "teardown" or not report.failed:
+            return
+        features = getattr(getattr(self.config, "_bddcucumberjson", None), "features", None)
         if not isinstance(features, dict):
             return
+        name = report.nodeid.rpartition("::")[2]
         for feature in features.values():
             for element in reversed(feature.get("elements", [])):
-                if element.get("id") == item.name:
+                if element.get("id") == name:
                     element["steps"].append({
                         "keyword": "After", "name": "the scenario's teardown (cleanup, leak checks)",
-                        "line": scenario_report.scenario.line_number, "match": {"location": ""},
-                        "result": {"status": "failed", "duration": 0, "error_message": rep.longreprtext}})
+                        "line": element.get("line", 0), "match": {"location": ""},
+                        "result": {"status": "failed", "duration": 0, "error_message": report.longreprtext}})
                     return
 
 

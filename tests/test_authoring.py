@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from test_xdist import FAKE_LAB_CONFTEST
+
 ROOT = Path(__file__).resolve().parent.parent
 FAKES = Path(__file__).resolve().parent / "sut_fakes"
 SUT_ARGS = (f"--sut-profile={FAKES / 'fake_profile.py'} "
@@ -416,9 +418,19 @@ def test_junit_and_cucumber_files_name_the_sut_and_the_tool(project):
     assert elements["A query [fake]"] >= {"tool:run_vql", "sut:fake"}, elements
 
 
-def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(project):
+def parallel(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, extra_conftest: str = "") -> list[str]:
+    """pytest args for an xdist run of ``project``, whose controller then starts a fake lab (the
+    real one would provision Velociraptor)."""
+    monkeypatch.setenv("FAKE_LAB_LOG", str(project.path / "lab-events.jsonl"))
+    monkeypatch.setenv("FAKE_LAB_DIR", str(project.path / "the-lab"))
+    project.makeconftest(CONFTEST + extra_conftest + "\n" + FAKE_LAB_CONFTEST)
+    return ["-n", "2"]
+
+
+def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(project, monkeypatch):
     """pytest-bdd's cucumber JSON had the skipping step "passed" and left out the steps after
-    it: a CI dashboard reading it counted a skipped scenario as passed."""
+    it: a CI dashboard reading it counted a skipped scenario as passed. Under xdist its file was
+    empty (the scenario data stayed in the workers)."""
     write(project, "vql/run_vql.feature", (
         "@tool:run_vql\nFeature: Run VQL\n\n"
         "  Scenario: A query\n    Given a client\n    When the step skips because no linux client\n"
@@ -426,7 +438,7 @@ def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(
         "  Scenario Outline: A query of <n> lines\n    Given a client\n"
         "    When the step skips because no <os> client\n    Then the query has <n> lines\n\n"
         "    Examples:\n      | n | os      |\n      | 2 | windows |\n"))
-    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json")
+    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json", *parallel(project, monkeypatch))
     result.assert_outcomes(skipped=2)
     features = json.loads((project.path / "cucumber.json").read_text())
     steps = {el["name"]: [(s["keyword"], s["name"], s["result"]["status"]) for s in el["steps"]]
@@ -439,11 +451,12 @@ def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(
         ("Then", "the query has 2 lines", "skipped")], steps
 
 
-def test_cucumber_json_shows_every_failure_of_a_scenario_as_failed(project):
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+def test_cucumber_json_shows_every_failure_of_a_scenario_as_failed(project, monkeypatch, xdist):
     """A step ended by pytest.fail (as a timeout ends it), a failure after the last step (as the
     SUT's end-of-scenario check fails) and a teardown error (a cleanup) each showed every step
     "passed" in pytest-bdd's cucumber JSON."""
-    project.makeconftest(CONFTEST + '''
+    extra = '''
 
 @when("the step fails by pytest.fail")
 def _():
@@ -467,14 +480,17 @@ def pytest_runtest_call(item):
     if "after_the_steps" in item.name:
         raise AssertionError("the SUT wrote on stdout after its reply")
     return result
-''')
+'''
+    workers = parallel(project, monkeypatch, extra) if xdist else []
+    if not xdist:
+        project.makeconftest(CONFTEST + extra)
     write(project, "vql/run_vql.feature", (
         "@tool:run_vql\nFeature: Run VQL\n\n"
         "  Scenario: A query\n    Given a client\n    When the step fails by pytest.fail\n"
         "    Then the label is there\n\n"
         "  Scenario: After the steps\n    Given a client\n    Then the label is there\n\n"
         "  Scenario: A cleanup\n    Given a label that cannot be removed\n    Then the label is there\n"))
-    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json")
+    result = project.runpytest("features/vql", "--cucumberjson=cucumber.json", *workers)
     result.assert_outcomes(failed=2, passed=1, errors=1)
     features = json.loads((project.path / "cucumber.json").read_text())
     steps = {el["name"]: [(s["keyword"], s["result"]["status"]) for s in el["steps"]]
