@@ -90,3 +90,48 @@ def test_the_report_names_the_kept_copy(pytester: pytest.Pytester, monkeypatch: 
     assert Path(named).is_file(), f"the report names {named}, which is not there"
     assert Path(named).read_text() == "alpha: listening failed\n"
     result.stdout.fnmatch_lines(["*SUTs' logs (stderr.log) are kept in*sut-logs*"])
+
+
+def test_an_external_lab_keeps_its_suts_logs_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The external (and docker) lab removed its directory, SUT logs included, without a copy."""
+    from support.lab.external import ExternalLab
+
+    monkeypatch.setattr(lab_base, "SUT_LOGS_TO", tmp_path / "report" / "sut-logs")
+    monkeypatch.setattr(lab_base, "_SUT_LOGS_CLEARED", False)
+    api = tmp_path / "api_client.yaml"
+    api.write_text("ca_certificate: ca\nclient_cert: cert\nclient_private_key: " + json.dumps(KEY) + "\n"
+                   "api_connection_string: 127.0.0.1:1\n")
+    lab = ExternalLab(api)
+    log = lab.dir / "suts" / "gw0" / "alpha" / "stderr.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(f"Traceback: boom\nkey was {KEY}\n")
+    lab.close()
+    assert not lab.dir.exists()
+    copy = Path(lab_base.sut_log_copy(str(log)))
+    assert copy.is_file() and copy.is_relative_to(tmp_path / "report"), copy
+    assert "Traceback: boom" in copy.read_text() and "MIIE" not in copy.read_text()
+
+
+def test_the_docker_lab_keeps_its_suts_logs_when_it_closes(velociraptor_binary, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    """Its directory is removed at close like the others'; the logs are copied first (no docker
+    needed: a lab that was never brought up closes the same way)."""
+    from support.lab.docker import DockerLab
+
+    class Engine:
+        def ensure(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(lab_base, "SUT_LOGS_TO", tmp_path / "report" / "sut-logs")
+    monkeypatch.setattr(lab_base, "_SUT_LOGS_CLEARED", False)
+    lab = DockerLab(velociraptor_binary, run_id="t2", compose="true", engine=Engine(), base_dir=tmp_path / "labs")
+    log = lab.dir / "suts" / "alpha" / "stderr.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("Traceback: boom\n")
+    lab.close()
+    assert not lab.dir.exists()
+    copy = Path(lab_base.sut_log_copy(str(log)))
+    assert copy.is_file() and copy.read_text() == "Traceback: boom\n", copy

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from support import procs, waits
 from support.errors import DockerUnavailable, LabError
-from support.lab.base import LabBase, lab_owner, owner_gone, tail, warn
+from support.lab.base import LAB_DIRS, LabBase, keep_sut_logs, lab_owner, owner_gone, tail, warn
 from support.lab.config import LabConfig
 from support.lab.ready import wait_enrolled, wait_server_ready
 from support.oracle import Oracle
@@ -195,6 +195,7 @@ class DockerLab(LabBase):
         if base_dir is not None:
             Path(base_dir).mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="raptorspec-docker-", dir=base_dir)).resolve()
+        LAB_DIRS.append(self.dir)
         self.dir.chmod(0o755)
         self.cfg = LabConfig(self.binary, self.dir, ports=ports)
         self.api_config = self.cfg.api_config
@@ -312,6 +313,7 @@ class DockerLab(LabBase):
                         problems.append(f"`{command}`: {exc}")
         finally:
             self.engine.stop()
+            keep_sut_logs(self.dir)   # failure messages name them; the report names the copies
             if keep_dir:
                 self.kept_dir = self.dir
                 warn(f"the docker lab did not start; its directory is kept: {self.dir}")

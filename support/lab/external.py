@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from support.errors import LabError
-from support.lab.base import LabBase
+from support.lab.base import LAB_DIRS, LabBase, keep_sut_logs
 from support.oracle import load_api_config
 from support.secrets import register_secret
 
@@ -33,6 +33,7 @@ class ExternalLab(LabBase):
         register_secret(cfg["client_private_key"])
         self._cfg = cfg
         self.dir = Path(tempfile.mkdtemp(prefix="raptorspec-external-")).resolve()
+        LAB_DIRS.append(self.dir)
         self.client_ids: list[str] = []
         self.timings: dict[str, float] = {}
         self.kept_dir = None
@@ -59,5 +60,7 @@ class ExternalLab(LabBase):
             raise LabError(death)
 
     def close(self, failed: bool = False) -> None:
-        """Remove the run's scratch directory (nothing on the deployment is touched)."""
+        """Copy the SUTs' logs beside the report (:func:`support.lab.base.keep_sut_logs`), then
+        remove the run's scratch directory (nothing on the deployment is touched)."""
+        keep_sut_logs(self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
