@@ -9,7 +9,7 @@ Feature: Answers come in bounded time, side by side, and whole
     When I run the VQL "SELECT * FROM clock(period=5)", waiting at most 90 seconds
     Then the server under test reports an error within 60 seconds
 
-  @tool:run_vql @tool:list_clients
+  @tool:run_vql @tool:list_clients @slow
   Scenario: While a slow query runs, another request is answered within 10 seconds
     Given an enrolled linux client
     When I run a query that takes 20 seconds and meanwhile list the clients

@@ -1,4 +1,4 @@
-@tool:server:hygiene
+@tool:server:hygiene @slow
 Feature: Every tool a server offers behaves, mapped onto the contract or not
   As an engineer of an MCP server for Velociraptor
   I want every tool my server lists to answer a call its own schema allows cleanly
