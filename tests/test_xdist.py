@@ -351,25 +351,32 @@ def test_d(): note("d")
 def test_e_alone(): note("e_alone")
 @pytest.mark.slow
 def test_f_slow(): note("f_slow")
+@pytest.mark.tool(name="create_hunt")
+def test_g1_hunt(): note("g1_hunt")
+@pytest.mark.tool(name="list_hunts")
+def test_g2_hunt(): note("g2_hunt")
+def test_h(): note("h")
+def test_i(): note("i")
 """
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "1"]], ids=["serial", "xdist"])
 def test_workers_take_the_tests_that_run_alone_first_then_the_long_ones(pytester, monkeypatch, workers):
     """An exclusive scenario among the others waited behind long ones and held the others up
-    meanwhile (-n 2 took 848 s against 982 s serial); a serial run keeps the file order."""
+    meanwhile (-n 2 took 848 s against 982 s serial); the hunt scenarios (one at a time) are
+    spread among the rest; a serial run keeps the file order."""
     pytester.makeini("[pytest]\naddopts = -p support.plugin -p no:randomly -p no:cacheprovider\n"
-                     "markers =\n    slow: long\n    destructive: d\n")
+                     "markers =\n    slow: long\n    destructive: d\n    tool(name): t\n")
     pytester.makepyfile(test_order=ORDER_TESTS)
     log = pytester.path / "order.log"
     monkeypatch.setenv("ORDER_LOG", str(log))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    pytester.runpytest_subprocess(*workers).assert_outcomes(passed=6)
+    pytester.runpytest_subprocess(*workers).assert_outcomes(passed=10)
     order = log.read_text().split()
     if workers:
-        assert order == ["c_alone", "e_alone", "b_slow", "f_slow", "a", "d"], order
+        assert order == ["c_alone", "e_alone", "b_slow", "f_slow", "a", "d", "g1_hunt", "h", "i", "g2_hunt"], order
     else:
-        assert order == ["a", "b_slow", "c_alone", "d", "e_alone", "f_slow"], order
+        assert order == ["a", "b_slow", "c_alone", "d", "e_alone", "f_slow", "g1_hunt", "g2_hunt", "h", "i"], order
 
 
 def test_hunt_scenarios_and_xdist_groups_are_grouped(pytester):

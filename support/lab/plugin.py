@@ -257,13 +257,37 @@ class _Held:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """On an xdist worker, the order the workers take tests in (every worker sorts alike, as
     xdist requires): the scenarios that run alone first, then the long ones (``@slow``), then
-    the rest, each part in its own order (stable sort). An exclusive scenario waits until every
-    other worker's current test has ended; placed among the others it waited behind 60-second
-    scenarios and held the turnstile meanwhile (the other workers idle too): a ``-n 2`` run of
-    the full spec took 848 s against 982 s serial at c2a4d7d. Long ones first keep them off the
-    run's tail. A serial run keeps the file order."""
-    if hasattr(config, "workerinput"):
-        items[:] = sorted(items, key=parallel_phase)
+    the rest, each part in its own order (stable sort), with the rest's scenarios of a group
+    (``hunts``: one at a time) spread evenly among the others instead of one after another,
+    where every worker would take one and all but one wait. An exclusive scenario waits until
+    every other worker's current test has ended; placed among the others it waited behind
+    60-second scenarios and held the turnstile meanwhile (the other workers idle too): a ``-n 2``
+    run of the full spec took 848 s against 982 s serial at c2a4d7d. Long ones first keep them
+    off the run's tail. A serial run keeps the file order."""
+    if not hasattr(config, "workerinput"):
+        return
+    ordered = sorted(items, key=parallel_phase)
+    first = [i for i in ordered if parallel_phase(i) < 2]
+    rest = [i for i in ordered if parallel_phase(i) == 2]
+    items[:] = first + spread(rest, lambda i: bool(groups_of(i)))
+
+
+def spread(items: list[Any], grouped: Any) -> list[Any]:
+    """``items`` with those ``grouped(item)`` is true for placed evenly among the others, each
+    part keeping its order: ``spread([g1, g2, a, b, c, d], is_g)`` = ``[a, b, g1, c, d, g2]``."""
+    marked = [i for i in items if grouped(i)]
+    others = [i for i in items if not grouped(i)]
+    if not marked or not others:
+        return list(items)
+    out: list[Any] = []
+    step = len(others) / len(marked)
+    taken = 0
+    for n, item in enumerate(marked, 1):
+        upto = round(n * step)
+        out += others[taken:upto]
+        taken = upto
+        out.append(item)
+    return out + others[taken:]
 
 
 def parallel_phase(item: pytest.Item) -> int:
