@@ -67,10 +67,14 @@ def main(argv: list[str] | None = None) -> int:
                            breakdown=Path(tmp) / "breakdown.json" if n == 0 else None)
             run["label"] = label
             run["outcomes"] = outcomes(report.parent / "results.json")
-            if args.keep is not None and (report.parent / "results.json").exists():
+            if n == 0:
+                run["instrumented"] = "bench.breakdown (where the time goes): the speed-ups are against this run"
+            if args.keep is not None:
                 args.keep.mkdir(parents=True, exist_ok=True)
-                shutil.copy(report.parent / "results.json",
-                            args.keep / f"results-{'serial' if n == 0 else f'n{n}'}.json")
+                kept = args.keep / f"results-{'serial' if n == 0 else f'n{n}'}.json"
+                kept.unlink(missing_ok=True)   # never a stale copy of an earlier sitting
+                if (report.parent / "results.json").exists():
+                    shutil.copy(report.parent / "results.json", kept)
             run.update(analyse(read_timings(timings), run["wall_s"]))
             runs.append(run)
             print(f"[bench.parallel] {label}: {run['wall_s']} s, exit {run['exit_code']}, {run['summary']}",

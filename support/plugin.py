@@ -404,9 +404,12 @@ def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
     from pytest_bdd.reporting import test_report_context_registry
 
     context = test_report_context_registry.get(rep)
-    if context is None:
-        return
-    scenario = context.scenario
+    if context is not None:
+        _tag_scenario_dict(item, context.scenario)
+
+
+def _tag_scenario_dict(item: pytest.Item, scenario: dict[str, Any]) -> None:
+    """Tags ``tool:<name>`` / ``sut:<name>`` and the title's ``[<sut>]`` on a serialized scenario."""
     callspec = getattr(item, "callspec", None)
     sut_name = callspec.params.get("sut_name") if callspec else None
     tool = item.get_closest_marker("tool")
@@ -420,21 +423,47 @@ def _tag_cucumber_scenario(item: pytest.Item, rep: pytest.TestReport) -> None:
     scenario["tags"] = sorted(set(tags))
 
 
+#: The step a setup or teardown error of a scenario is shown as in cucumber JSON.
+_PHASE_STEPS = {"setup": ("Before", "the scenario's setup (lab, SUT, fixtures)"),
+                "teardown": ("After", "the scenario's teardown (cleanup, leak checks)")}
+
+
 def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) -> None:
-    """Make the step statuses of pytest-bdd's cucumber JSON (``--cucumberjson``) agree with the
-    scenario's outcome (a call report; a teardown error: :func:`pytest_runtest_logreport`).
-    pytest-bdd marks a step only when it raises an ``Exception``: a step ended by
-    ``pytest.skip``/``pytest.fail``/a timeout (``BaseException`` outcomes) stayed "passed" and
-    the steps after it were left out, and a failure after the last step (the SUT's
-    end-of-scenario check, a strict XPASS) showed every step "passed": a dashboard reading the
-    file counted those scenarios as passed. Now the interrupted step and the ones after it carry
-    the outcome ("skipped" or "failed"); a failure after the steps is an ``After`` step, failed,
-    with the error. On an xdist worker the scenario's cucumber data rides on the report
-    (``raptorspec_cucumber``): pytest-bdd keeps it in a registry of the worker's process, so the
-    controller's file was empty. Source: pytest_bdd/reporting.py, cucumber_json.py (pytest-bdd 9)."""
+    """Make pytest-bdd's cucumber JSON (``--cucumberjson``) agree with the scenario's outcome.
+
+    pytest-bdd 9 marks a step only when it raises an ``Exception`` or ``pytest.fail``: a step
+    ended by ``pytest.skip`` stayed "passed" and the steps after it were left out; a step whose
+    definition is missing was left out; a failure, xfail or skip after the last step (the SUT's
+    end-of-scenario check, a strict XPASS) showed every step "passed"; a setup or teardown error
+    (the scenario's cleanup, the leak audit charged to the last test) was not in the file at
+    all. A dashboard reading the file counted those scenarios as passed. Now: the interrupted
+    step and every step after it carry the outcome ("skipped" or "failed"); an outcome after
+    the steps is an ``After`` step; a setup or teardown error is a ``Before``/``After`` step,
+    failed, with the error, on the scenario's element (made when there is none), by
+    :class:`CucumberWriterSide`. On an xdist worker the data rides on the report
+    (``raptorspec_cucumber``): pytest-bdd keeps it in a registry of the worker's process, so
+    the controller's file was empty. Source: pytest_bdd/reporting.py, cucumber_json.py and
+    scenario.py (pytest-bdd 9.0)."""
     try:
-        from pytest_bdd.reporting import StepReport, scenario_reports_registry, test_report_context_registry
+        from pytest_bdd.reporting import ScenarioReport, StepReport, scenario_reports_registry, \
+            test_report_context_registry
     except ImportError:   # another pytest-bdd layout: its cucumber JSON as it is
+        return
+    if rep.when in _PHASE_STEPS:
+        if rep.failed:
+            scenario_report = scenario_reports_registry.get(item)
+            if scenario_report is None:       # before pytest-bdd made one (a setup error)
+                tpl = _template_of(item)
+                callspec = getattr(item, "callspec", None)
+                example = callspec.params.get("_pytest_bdd_example", {}) if callspec else {}
+                try:
+                    scenario_report = ScenarioReport(tpl.render(example))
+                except Exception:  # noqa: BLE001 - a scenario we cannot render: no entry, as before
+                    return
+            scenario = scenario_report.serialize()
+            scenario["steps"] = []
+            _tag_scenario_dict(item, scenario)
+            rep.raptorspec_cucumber = {"scenario": scenario, "name": item.name, "phase": rep.when}
         return
     context = test_report_context_registry.get(rep)
     scenario_report = scenario_reports_registry.get(item)
@@ -442,16 +471,18 @@ def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) ->
         return
     if rep.failed or rep.skipped:
         reports = list(scenario_report.step_reports)
-        if reports and reports[-1].stopped is None:    # a step ended by an outcome, not an Exception
-            reports[-1].finalize(failed=True)
-            for step in scenario_report.scenario.steps[len(reports):]:
+        if not any(r.failed for r in reports):
+            if reports and reports[-1].stopped is None:    # ended by an outcome, not an Exception
+                reports[-1].finalize(failed=True)
+            for step in scenario_report.scenario.steps[len(reports):]:   # never reached
                 later = StepReport(step=step)
                 later.finalize(failed=True)
                 reports.append(later)
-            context.scenario["steps"] = [r.serialize() for r in reports]
-        elif rep.failed and not any(r.failed for r in reports):
-            context.scenario["steps"] = [r.serialize() for r in reports] + [
-                _after_step(scenario_report.scenario.line_number, "the checks after the last step")]
+            steps = [r.serialize() for r in reports]
+            if not any(r.failed for r in reports):       # every step ran and passed
+                steps.append(_after_step(scenario_report.scenario.line_number, "After",
+                                         "the checks after the last step"))
+            context.scenario["steps"] = steps
     if hasattr(item.config, "workerinput"):
         rep.raptorspec_cucumber = {"scenario": context.scenario, "name": context.name}
 
@@ -459,8 +490,9 @@ def _cucumber_steps_follow_outcome(item: pytest.Item, rep: pytest.TestReport) ->
 class CucumberWriterSide:
     """pytest plugin (one per config) for the process that writes the cucumber JSON (serial, or
     xdist's controller): a worker's scenario data back into pytest-bdd's registry; a scenario's
-    teardown error (its cleanup, a leak) appended to its element as an ``After`` step, failed,
-    with the error (pytest-bdd writes call reports only)."""
+    setup or teardown error as a ``Before``/``After`` step, failed, with the error, on the
+    scenario's element, or on a new one when the scenario has none (skipped or failed at setup):
+    pytest-bdd writes call reports only."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -468,31 +500,45 @@ class CucumberWriterSide:
     @pytest.hookimpl(tryfirst=True)   # before pytest-bdd's cucumber writer reads the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         carried = getattr(report, "raptorspec_cucumber", None)
+        if not isinstance(carried, dict):
+            return
         try:
             from pytest_bdd.reporting import ReportContext, test_report_context_registry
         except ImportError:
             return
-        if isinstance(carried, dict) and report not in test_report_context_registry:
-            test_report_context_registry[report] = ReportContext(scenario=carried["scenario"], name=carried["name"])
-        if report.when != "teardown" or not report.failed:
+        phase = carried.get("phase")
+        if phase is None:
+            if report not in test_report_context_registry:
+                test_report_context_registry[report] = ReportContext(scenario=carried["scenario"],
+                                                                     name=carried["name"])
             return
-        features = getattr(getattr(self.config, "_bddcucumberjson", None), "features", None)
+        writer = getattr(self.config, "_bddcucumberjson", None)
+        features = getattr(writer, "features", None)
         if not isinstance(features, dict):
             return
-        name = report.nodeid.rpartition("::")[2]
-        for feature in features.values():
-            for element in reversed(feature.get("elements", [])):
-                if element.get("id") == name:
-                    element["steps"].append({
-                        "keyword": "After", "name": "the scenario's teardown (cleanup, leak checks)",
-                        "line": element.get("line", 0), "match": {"location": ""},
-                        "result": {"status": "failed", "duration": 0, "error_message": report.longreprtext}})
-                    return
+        keyword, name = _PHASE_STEPS[phase]
+        scenario = carried["scenario"]
+        for element in reversed(features.get(scenario["feature"]["filename"], {}).get("elements", [])):
+            if element.get("id") == carried["name"]:
+                element["steps"].append({
+                    "keyword": keyword, "name": name, "line": element.get("line", 0), "match": {"location": ""},
+                    "result": {"status": "failed", "duration": 0, "error_message": report.longreprtext}})
+                return
+        # no element yet: pytest-bdd's writer makes one from a call-like copy of this report
+        import copy
+
+        proxy = copy.copy(report)
+        proxy.when = "call"
+        scenario = dict(scenario, steps=[_after_step(scenario["line_number"], keyword, name)])
+        test_report_context_registry[proxy] = ReportContext(scenario=scenario, name=carried["name"])
+        writer.pytest_runtest_logreport(proxy)
 
 
-def _after_step(line: int, name: str) -> dict[str, Any]:
-    """A step report dict (pytest-bdd's shape) for a failure after a scenario's last step."""
-    return {"name": name, "type": "after", "keyword": "After", "line_number": line, "failed": True, "duration": 0}
+def _after_step(line: int, keyword: str, name: str) -> dict[str, Any]:
+    """A failed step report dict (pytest-bdd's shape) for what happened outside a scenario's
+    steps: ``keyword`` "Before" (setup) or "After" (after the steps, teardown)."""
+    return {"name": name, "type": keyword.lower(), "keyword": keyword, "line_number": line, "failed": True,
+            "duration": 0}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")  # around the short summary

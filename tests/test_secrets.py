@@ -161,3 +161,46 @@ def test_a_rewrapped_key_reaches_no_output_of_a_run(pytester: pytest.Pytester, m
     for name, text in outputs.items():
         assert _leaks(text, key) == [], f"{name} holds pieces of the planted key"
         assert "MIIE" not in text, f"{name} holds the key's first bytes"
+
+
+_UNREGISTERED = '''
+from pathlib import Path
+
+from pytest_bdd import then, when
+
+PEM = (Path(__file__).parent / "planted_key.pem").read_text().strip()
+
+
+@when("the server answers with the key", target_fixture="said")
+def _():
+    return PEM
+
+
+@then("it said nothing secret")
+def _(said):
+    raise RuntimeError("the server handed out its own key:\\n" + said)
+'''
+
+
+def test_a_key_the_suite_never_registered_is_masked_over_many_traceback_lines(pytester, monkeypatch):
+    """A PEM block in an exception message spans several lines of a traceback entry: masked line
+    by line only its header and footer were found, and its body reached junit XML and the
+    cucumber JSON (a key a SUT made itself, never registered)."""
+    key = _key()
+    (pytester.path / "planted_key.pem").write_text(key)
+    (pytester.path / "features").mkdir()
+    (pytester.path / "features" / "leaky.feature").write_text(_FEATURE)
+    pytester.makeconftest(_UNREGISTERED)
+    pytester.makepyfile(test_spec='from pytest_bdd import scenarios\nscenarios("features")\n')
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                           "--report", "out/index.html", "--junitxml", "out/junit.xml",
+                                           "--cucumberjson", "cucumber.json", "--tb=long")
+    result.assert_outcomes(failed=1)
+    outputs = {"terminal": result.stdout.str() + result.stderr.str()}
+    for name in ("junit.xml", "results.json", "index.html"):
+        outputs[name] = (pytester.path / "out" / name).read_text()
+    outputs["cucumber.json"] = (pytester.path / "cucumber.json").read_text()
+    assert "the server handed out its own key" in outputs["junit.xml"], "not vacuous: the failure is there"
+    for name, text in outputs.items():
+        assert _leaks(text, key) == [], f"{name} holds pieces of the key"

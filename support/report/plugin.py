@@ -165,10 +165,8 @@ def _mask_repr(obj: Any, seen: set[int]) -> None:
     for name, value in list(vars(obj).items()):
         if isinstance(value, str):
             setattr(obj, name, clean(value))
-        elif isinstance(value, list):
-            setattr(obj, name, [_masked_item(v, seen) for v in value])
-        elif isinstance(value, tuple):
-            setattr(obj, name, tuple(_masked_item(v, seen) for v in value))
+        elif isinstance(value, (list, tuple)):
+            setattr(obj, name, _masked_item(value, seen))
         elif value is not None:
             _mask_repr(value, seen)
 
@@ -176,6 +174,10 @@ def _mask_repr(obj: Any, seen: set[int]) -> None:
 def _masked_item(value: Any, seen: set[int]) -> Any:
     if isinstance(value, str):
         return clean(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        # lines of one text (a traceback entry's ``lines``): a PEM block spans several of them,
+        # and masked one by one only its header and footer were found
+        return type(value)(clean("\n".join(value)).split("\n"))
     if isinstance(value, (list, tuple)):
         return type(value)(_masked_item(v, seen) for v in value)
     _mask_repr(value, seen)
