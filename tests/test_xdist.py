@@ -368,13 +368,17 @@ def test_workers_take_the_tests_that_run_alone_first_then_the_long_ones(pytester
     pytester.makeini("[pytest]\naddopts = -p support.plugin -p no:randomly -p no:cacheprovider\n"
                      "markers =\n    slow: long\n    destructive: d\n    tool(name): t\n")
     pytester.makepyfile(test_order=ORDER_TESTS)
+    workers = [*workers, "-v"] if workers else workers
     log = pytester.path / "order.log"
     monkeypatch.setenv("ORDER_LOG", str(log))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    pytester.runpytest_subprocess(*workers).assert_outcomes(passed=10)
+    result = pytester.runpytest_subprocess(*workers)
+    result.assert_outcomes(passed=10)
     order = log.read_text().split()
     if workers:
         assert order == ["c_alone", "e_alone", "b_slow", "f_slow", "a", "d", "g1_hunt", "h", "i", "g2_hunt"], order
+        # the suite's default distribution: an idle worker takes from a busy one's queue
+        result.stdout.fnmatch_lines(["*scheduling tests via WorkStealingScheduling*"])
     else:
         assert order == ["a", "b_slow", "c_alone", "d", "e_alone", "f_slow", "g1_hunt", "g2_hunt", "h", "i"], order
 
@@ -468,3 +472,12 @@ def test_on_a_shared_identity_a_flow_found_only_by_the_diff_is_removed_at_the_en
     assert not oracle.flow_rows
     ledger.flow("C.real", "F.2", "the reply of collect_artifact")   # named by a reply: this scenario's for sure
     assert [e.deferred for e in ledger.entries] == [False]
+
+
+def test_a_distribution_the_user_gives_is_kept(pytester, monkeypatch):
+    pytester.makeini("[pytest]\naddopts = -p support.plugin -p no:randomly -p no:cacheprovider\n")
+    pytester.makepyfile(test_one="def test_one(): pass\n")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    result = pytester.runpytest_subprocess("-n", "1", "--dist", "load", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*scheduling tests via LoadScheduling*"])

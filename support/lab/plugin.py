@@ -253,6 +253,23 @@ class _Held:
         self.lock.release()
 
 
+@pytest.hookimpl(wrapper=True)   # around xdist's own (tryfirst), which makes the default --dist "load"
+def pytest_cmdline_main(config: pytest.Config) -> Any:
+    """``-n N`` without ``--dist``: the suite's default distribution is ``worksteal``
+    (pytest-xdist: each worker starts on its share of the run's order and an idle worker takes
+    half of a busy one's queue). xdist's default ``load`` hands out large consecutive batches
+    (a quarter of a worker's share at the start, then half of what is left) that an idle
+    worker cannot take back: the spec's few long scenarios (a hygiene sweep of 183 s, three
+    60-second queries) all sat in one worker's batch, behind which the exclusive scenarios
+    waited, and ``-n 2`` took 865 s against 982 s serial (at 82bc80c). A ``--dist`` you give
+    is kept. Source: xdist/plugin.py, xdist/scheduler/load.py and worksteal.py (xdist 3.8)."""
+    option = config.option
+    if getattr(option, "numprocesses", None) and getattr(option, "dist", "no") == "no" \
+            and not getattr(option, "distload", False):
+        option.dist = "worksteal"
+    return (yield)
+
+
 @pytest.hookimpl(trylast=True)   # after the filters and skips of support.plugin / support.sut.plugin
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """On an xdist worker, the order the workers take tests in (every worker sorts alike, as
