@@ -5,6 +5,8 @@ profile records what they find as ``"server:hygiene::<scenario title>"`` known d
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytest_bdd import parsers, then, when
 
 from support import hygiene
@@ -17,9 +19,10 @@ def _judged(sut, problems, what):
 
 @when("I call every tool the server under test lists once, with arguments its schema allows",
       target_fixture="verdicts")
-def _(sut, ledger):
-    """Calls each listed tool once (deployment tools skipped); the verdicts are shared by the run's hygiene scenarios."""
-    return hygiene.sweep(sut, ledger)
+def _(sut, ledger, lab):
+    """Calls each listed tool once (deployment tools skipped); the verdicts are shared by the run's
+    hygiene scenarios, across xdist workers too (through the lab's ``hygiene/`` folder)."""
+    return hygiene.sweep(sut, ledger, shared=Path(lab.dir) / "hygiene")
 
 
 @then("no tool answers with internal error text")

@@ -30,10 +30,13 @@ is sent (:func:`arguments_for` raises ``ValueError`` when it cannot build a vali
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
@@ -294,21 +297,87 @@ def run(session: Any, tools: list[dict[str, Any]], *, namespace: str = "raptorsp
     return out
 
 
-def sweep(sut: Any, ledger: Any = None, *, bound: float = CALL_BOUND) -> list[Verdict]:
+def sweep(sut: Any, ledger: Any = None, *, bound: float = CALL_BOUND, shared: Path | None = None) -> list[Verdict]:
     """The verdicts of every tool ``sut`` (a SutHandle: ``name``, ``session``) lists, swept
     once per SUT and run (later callers get the same list). ``ledger`` records and cleans
-    whatever a call makes in Velociraptor."""
-    if sut.name not in _SWEEPS:
-        namespace = ledger.name("hygiene").removesuffix("-hygiene") if ledger is not None else "raptorspec"
+    whatever a call makes in Velociraptor. ``shared`` (a folder: the lab's ``hygiene/``) makes
+    it once per SUT for all the run's processes: the xdist worker that gets there first sweeps
+    while holding ``<sut>.lock`` and writes ``<sut>.json``; another waits for it (bounded by the
+    sweep's budget) and reads it, instead of sweeping again (a 183 s sweep ran on both workers of
+    a ``-n 2`` run) — and the report, written by the controller, shows it (:func:`summary`).
+    Raises :class:`support.errors.WaitTimeout` when another process holds the lock past that bound."""
+    if sut.name in _SWEEPS:
+        return _SWEEPS[sut.name]
+    namespace = ledger.name("hygiene").removesuffix("-hygiene") if ledger is not None else "raptorspec"
 
-        def watch(arguments: dict[str, Any]) -> Any:
-            client = arguments.get("client_id") if isinstance(arguments.get("client_id"), str) else NO_CLIENT
-            return ledger.watching(client)
+    def watch(arguments: dict[str, Any]) -> Any:
+        client = arguments.get("client_id") if isinstance(arguments.get("client_id"), str) else NO_CLIENT
+        return ledger.watching(client)
 
-        tools = sut.session.list_tools()
-        _SWEEPS[sut.name] = run(sut.session, tools, namespace=namespace, bound=bound,
-                                watch=watch if ledger is not None else None)
-    return _SWEEPS[sut.name]
+    def now() -> list[Verdict]:
+        return run(sut.session, sut.session.list_tools(), namespace=namespace, bound=bound,
+                   watch=watch if ledger is not None else None)
+
+    if shared is None:
+        _SWEEPS[sut.name] = now()
+        return _SWEEPS[sut.name]
+    from support.waits import wait_for
+
+    Path(shared).mkdir(parents=True, exist_ok=True)
+    path = Path(shared) / f"{_safe(sut.name)}.json"
+    with open(path.with_suffix(".lock"), "a+") as lock:
+        def taken() -> tuple[bool, str]:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True, "taken"
+            except BlockingIOError:
+                return False, f"{path.with_suffix('.lock')} held by another process (sweeping SUT {sut.name})"
+
+        wait_for(taken, f"another process's hygiene sweep of SUT {sut.name}", SWEEP_BUDGET + 4 * bound, 0.5)
+        try:
+            verdicts = _read_shared(path)
+            if verdicts is None:
+                verdicts = now()
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"sut": sut.name, "verdicts": [asdict(v) for v in verdicts]}, default=str))
+                tmp.replace(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    _SWEEPS[sut.name] = verdicts
+    return verdicts
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _read_shared(path: Path) -> list[Verdict] | None:
+    """The verdicts in a shared sweep file, or None when there is none (or it cannot be read)."""
+    try:
+        return [Verdict(**v) for v in json.loads(path.read_text())["verdicts"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _all_sweeps() -> dict[str, list[Verdict]]:
+    """This process's sweeps, and those other processes of the run shared in the hygiene folder
+    of a lab this process made or used (an xdist controller writes the report)."""
+    sweeps = dict(_SWEEPS)
+    try:
+        from support.lab.base import LAB_DIRS
+    except ImportError:
+        return sweeps
+    for lab_dir in LAB_DIRS:
+        folder = Path(lab_dir) / "hygiene"
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            try:
+                name = json.loads(path.read_text())["sut"]
+            except (OSError, ValueError, KeyError):
+                continue
+            verdicts = _read_shared(path)
+            if verdicts is not None:
+                sweeps.setdefault(name, verdicts)
+    return sweeps
 
 
 def failing(verdicts: list[Verdict], *kinds: str) -> list[Verdict]:
@@ -320,7 +389,7 @@ def summary() -> dict[str, dict[str, Any]]:
     """Every SUT swept in this run: ``{sut: {"counts": {verdict: n}, "tools": [Verdict.line …]}}``
     (verdicts in :data:`VERDICTS` order), for the report."""
     out: dict[str, dict[str, Any]] = {}
-    for name, verdicts in sorted(_SWEEPS.items()):
+    for name, verdicts in sorted(_all_sweeps().items()):
         counts = {k: n for k in VERDICTS if (n := sum(v.verdict == k for v in verdicts))}
         out[name] = {"counts": counts, "tools": [v.line for v in verdicts]}
     return out

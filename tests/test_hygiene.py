@@ -1,6 +1,8 @@
 """support/hygiene.py: arguments from a tool's schema, verdicts on replies, the sweep (fast, no lab)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from support import hygiene
@@ -125,3 +127,52 @@ def test_summary_counts_per_sut(monkeypatch):
     monkeypatch.setattr(hygiene, "_SWEEPS", {"s": [hygiene.Verdict("a", "ok"), hygiene.Verdict("b", "hang", "x", 20.0)]})
     assert hygiene.summary() == {"s": {"counts": {"ok": 1, "hang": 1}, "tools": ["a: ok", "b: hang (20.0 s) — x"]}}
     assert hygiene.summary_text().startswith("s: 1 ok, 1 hang")
+
+
+_SWEEP_IN_A_PROCESS = """
+import json, sys, time
+from pathlib import Path
+from types import SimpleNamespace
+sys.path.insert(0, sys.argv[3])
+from support import hygiene
+
+class Session:
+    def alive(self): return None
+    def restart(self): pass
+    def list_tools(self): return [{"name": "slow_tool", "inputSchema": {"type": "object"}}]
+    def call_tool(self, name, arguments, timeout=None):
+        with open(sys.argv[2], "a") as fh:
+            fh.write("called\\n")
+        time.sleep(1.0)   # the sweep takes a while: the other process must wait, not sweep
+        return {"texts": ["{}"], "is_error": False}
+
+verdicts = hygiene.sweep(SimpleNamespace(name="the-sut", session=Session()), shared=Path(sys.argv[1]))
+print(json.dumps([(v.tool, v.verdict) for v in verdicts]))
+"""
+
+
+def test_processes_of_one_run_share_one_sweep_per_sut_and_the_report_sees_it(tmp_path, monkeypatch):
+    """Two xdist workers each swept the same SUT (183 s twice in a -n 2 run), and the report,
+    written by the controller, had no sweep at all."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support.lab import base as lab_base
+
+    lab = tmp_path / "lab"
+    calls = tmp_path / "calls"
+    script = tmp_path / "sweep.py"
+    script.write_text(_SWEEP_IN_A_PROCESS)
+    root = str(Path(__file__).resolve().parent.parent)
+    procs = [subprocess.Popen([sys.executable, str(script), str(lab / "hygiene"), str(calls), root],
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert [json.loads(o) for o in outs] == [[["slow_tool", "ok"]]] * 2, outs
+    assert calls.read_text().count("called") == 1, "both processes swept the SUT"
+    monkeypatch.setattr(hygiene, "_SWEEPS", {})
+    monkeypatch.setattr(lab_base, "LAB_DIRS", [lab])
+    summary = hygiene.summary()
+    assert list(summary) == ["the-sut"] and summary["the-sut"]["counts"] == {"ok": 1}, summary
+    assert summary["the-sut"]["tools"][0].startswith("slow_tool: ok"), summary

@@ -316,8 +316,7 @@ def _hygiene(pages: Pages) -> str:
         return ""
     html = ['<section class="block" id="hygiene"><h2>Hygiene: one schema-valid call of every tool a server lists</h2>']
     if not pages.hygiene:
-        html.append('<p class="muted">No sweep was recorded where this report was written: no hygiene scenario '
-                    'ran here (not selected, or run by xdist workers: see the hygiene scenarios\' own outcomes).</p>')
+        html.append('<p class="muted">No sweep was recorded: no hygiene scenario ran (not selected).</p>')
     for sut, entry in pages.hygiene.items():
         counts = entry.get("counts", {}) if isinstance(entry, dict) else {}
         tools = entry.get("tools", []) if isinstance(entry, dict) else [entry]
