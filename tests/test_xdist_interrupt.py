@@ -18,6 +18,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from support.waits import wait_for
 from test_xdist import FAKE_LAB_CONFTEST
 
@@ -34,6 +36,12 @@ from pytest_bdd import given, parsers, scenarios, then, when
 from support.waits import wait_for
 
 scenarios("waits.feature")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_teardown():
+    yield
+    (Path(os.environ["MARKS"]).parent / f"torn-down-{os.getpid()}").write_text("yes")
 
 
 @given("an enrolled linux client")
@@ -87,7 +95,13 @@ def _alive_with(text: str) -> list[str]:
     return found
 
 
-def test_ctrl_c_under_xdist_ends_every_workers_sut_and_the_shared_lab(tmp_path: Path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm-to-the-controller", "sigterm-to-a-background-controller"])
+def test_ctrl_c_under_xdist_ends_every_workers_sut_and_the_shared_lab(tmp_path: Path, how: str):
+    """Ctrl-C reaches the whole process group; ``kill`` or a CI runner's cancel may signal the
+    controller alone. execnet then has each worker send itself a SIGINT; a run started in the
+    background of a non-interactive shell (``cmd &`` in a CI script, ``nohup``) ignores SIGINT,
+    so the workers went on until xdist killed them after its exit timeout, with no teardown run
+    in them: the controller now passes its interrupt on (SIGUSR1)."""
     server = tmp_path / "fake_server_interrupted.py"   # a path no other test's SUT has
     shutil.copy(FAKES / "fake_server.py", server)
     command = shlex.join([sys.executable, str(server)])
@@ -111,7 +125,9 @@ def test_ctrl_c_under_xdist_ends_every_workers_sut_and_the_shared_lab(tmp_path: 
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "features/", "-n", "2", f"--sut-command={command}",
                              ],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                            if how == "sigterm-to-a-background-controller" else None)
     try:
         def started() -> tuple[bool, object]:
             if proc.poll() is not None:
@@ -120,13 +136,18 @@ def test_ctrl_c_under_xdist_ends_every_workers_sut_and_the_shared_lab(tmp_path: 
 
         wait_for(started, "both workers inside a scenario, their SUTs started", 120, 0.1)
         assert len(_alive_with(str(server))) >= 2, _alive_with(str(server))
-        os.killpg(proc.pid, signal.SIGINT)    # what a terminal's Ctrl-C does: the whole group
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)    # what a terminal's Ctrl-C does: the whole group
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
     assert proc.returncode == 2, out
+    torn_down = sorted(p.name for p in tmp_path.glob("torn-down-*"))
+    assert len(torn_down) == 2, f"the workers' session teardowns ran: {torn_down}\n{out}"
     wait_for(lambda: (not _alive_with(str(server)), _alive_with(str(server))),
              "every SUT process of the run to be gone", 10, 0.1)
     events = [json.loads(line)["event"] for line in (tmp_path / "events.jsonl").read_text().splitlines()]

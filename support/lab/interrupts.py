@@ -19,7 +19,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,6 +30,18 @@ _GIVE_UP = 5
 _count = 0
 _cleanup_depth = 0
 _said = False
+#: Called with the signal number on every interrupt, before anything is raised (see :func:`forward_to`).
+_FORWARDS: list[Callable[[int], None]] = []
+
+
+def forward_to(callback: Callable[[int], None]) -> None:
+    """Call ``callback(signum)`` on each interrupt of this process, before its own handling: an
+    xdist controller passes the signal on to its workers (a signal sent to the controller alone,
+    as ``kill`` or a CI runner's cancel may, stopped the workers only when xdist gave up waiting
+    and killed them: no teardown ran in them, their SUTs and ledgers included). A failing
+    callback is reported, never raised."""
+    if callback not in _FORWARDS:
+        _FORWARDS.append(callback)
 
 
 def count() -> int:
@@ -46,11 +58,27 @@ def _say(text: str) -> None:
     print(f"\n[raptorspec] {text}", file=sys.__stderr__, flush=True)
 
 
+#: What an xdist controller sends its workers when it is interrupted (see :func:`forward_to`).
+FORWARDED = signal.SIGUSR1
+
+
 def on_interrupt(signum: int, frame: Any) -> None:
-    """The SIGINT / SIGTERM handler (installed by :func:`install`)."""
+    """The SIGINT / SIGTERM handler (installed by :func:`install`), and in an xdist worker the
+    :data:`FORWARDED` one: the controller's interrupt passed on, which counts as this process's
+    first interrupt unless it had one already (a terminal's Ctrl-C reaches the workers too)."""
     global _count, _said
+    if signum == FORWARDED:
+        if _count:
+            return
+        _count = 1
+        raise KeyboardInterrupt("stopped: the run's xdist controller was interrupted")
     _count += 1
     name = signal.Signals(signum).name
+    for callback in list(_FORWARDS):
+        try:
+            callback(signum)
+        except Exception as exc:  # noqa: BLE001 - the interrupt must go on
+            _say(f"could not pass {name} on: {type(exc).__name__}: {exc}")
     if _count == 1:
         raise KeyboardInterrupt(f"stopped by signal {name}" if signum != signal.SIGINT else "")
     if not _said:
@@ -60,15 +88,18 @@ def on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(f"stopped by signal {name} ({_count} interrupts)")
 
 
-def install() -> None:
+def install(worker: bool = False) -> None:
     """Install the handler for SIGINT (when it is Python's default) and SIGTERM (when it is
-    the OS default); only from the main thread. Idempotent."""
+    the OS default), and in an xdist ``worker`` for :data:`FORWARDED`; only from the main
+    thread. Idempotent."""
     if threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, on_interrupt)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, on_interrupt)
+    if worker and signal.getsignal(FORWARDED) == signal.SIG_DFL:
+        signal.signal(FORWARDED, on_interrupt)
 
 
 @contextmanager
@@ -97,3 +128,4 @@ def reset() -> None:
     """Forget past interrupts (tests)."""
     global _count, _said
     _count, _said = 0, False
+    _FORWARDS.clear()

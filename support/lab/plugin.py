@@ -114,7 +114,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    interrupts.install()   # SIGTERM as Ctrl-C; a second interrupt skips talking to Velociraptor
+    # SIGTERM as Ctrl-C; a second interrupt skips talking to Velociraptor; a worker also takes
+    # its controller's interrupt, passed on (signal_workers)
+    interrupts.install(worker=hasattr(config, "workerinput"))
     with usage_errors_deferred(config):  # raised at session start (before the lab starts): see support.bdd
         if config.getoption("--lab") == "external" and not config.getoption("--api-config"):
             raise pytest.UsageError("--lab external needs --api-config PATH (your api_client.yaml)")
@@ -128,6 +130,41 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "(from @exclusive)")
     if is_xdist_controller(config):
         config.stash[_SHARED_KEY] = _Controller(config)
+        interrupts.forward_to(signal_workers)
+
+
+#: The command line execnet starts a popen worker with (execnet/gateway_io.py popen_bootstrapline).
+_EXECNET_BOOTSTRAP = b"import sys;exec(eval(sys.stdin.readline()))"
+
+
+def signal_workers(signum: int) -> list[int]:
+    """Pass an interrupt of the xdist controller on to its workers (its children started by
+    execnet's popen bootstrap) as :data:`support.lab.interrupts.FORWARDED`, whatever ``signum``
+    it had; returns their pids. A signal sent to the controller alone (``kill``, a CI runner's
+    cancel) then stops the workers' scenarios too: each tears down (its SUTs, its ledger) and
+    the controller stops the lab after them, instead of xdist killing the workers after its
+    exit timeout with no teardown run in them. A worker that had the interrupt already (a
+    terminal's Ctrl-C reaches the whole process group) ignores the forwarded one."""
+    import os
+
+    from support import procs
+
+    me = os.getpid()
+    sent = []
+    for child in procs.all_procs():
+        if child.ppid != me or not child.running:
+            continue
+        try:
+            cmdline = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if _EXECNET_BOOTSTRAP in cmdline:
+            try:
+                os.kill(child.pid, interrupts.FORWARDED)
+                sent.append(child.pid)
+            except ProcessLookupError:
+                pass
+    return sent
 
 
 # --------------------------------------------------------------------------------------
