@@ -7,6 +7,7 @@ the report names the copy.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,31 @@ def test_the_docker_lab_keeps_its_suts_logs_when_it_closes(velociraptor_binary, 
     assert not lab.dir.exists()
     copy = Path(lab_base.sut_log_copy(str(log)))
     assert copy.is_file() and copy.read_text() == "Traceback: boom\n", copy
+
+
+def test_a_killed_runs_external_scratch_directory_is_removed_by_the_next_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An external lab's scratch directory (SUT logs, cwd, home) had no owner: a run killed
+    before its close (a mutant's timeout, kill -9) left it in /tmp for good (nine were found)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from support.lab.external import ExternalLab
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)   # re-read TMPDIR
+    api = tmp_path / "api_client.yaml"
+    api.write_text("ca_certificate: ca\nclient_cert: cert\nclient_private_key: " + json.dumps(KEY) + "\n"
+                   "api_connection_string: 127.0.0.1:1\n")
+    killed = subprocess.run([sys.executable, "-c", "import os, sys\nsys.path.insert(0, sys.argv[1])\n"
+                             "from support.lab.external import ExternalLab\nlab = ExternalLab(sys.argv[2])\n"
+                             "print(lab.dir, flush=True)\nos._exit(9)\n", str(ROOT), str(api)],
+                            capture_output=True, text=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    left = Path(killed.stdout.strip())
+    assert left.is_dir() and left.parent == tmp_path, killed
+    lab = ExternalLab(api)
+    try:
+        assert not left.exists(), "the killed run's scratch directory is still there"
+        assert lab.dir.is_dir()
+    finally:
+        lab.close()

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from support.errors import LabError
-from support.lab.base import LAB_DIRS, LabBase, keep_sut_logs
+from support.lab.base import LAB_DIRS, LabBase, keep_sut_logs, mark_owner, reap_stale_lab_dirs, warn
 from support.oracle import load_api_config
 from support.secrets import register_secret
 
@@ -32,7 +32,10 @@ class ExternalLab(LabBase):
         cfg = load_api_config(self.api_config)  # clear errors for a missing or malformed file
         register_secret(cfg["client_private_key"])
         self._cfg = cfg
+        for line in reap_stale_lab_dirs(Path(tempfile.gettempdir()), prefix="raptorspec-external-"):
+            warn(f"removed the scratch directory of a run that ended without cleanup: {line}")
         self.dir = Path(tempfile.mkdtemp(prefix="raptorspec-external-")).resolve()
+        mark_owner(self.dir)   # a run killed before close leaves it: the next run removes it
         LAB_DIRS.append(self.dir)
         self.client_ids: list[str] = []
         self.timings: dict[str, float] = {}
