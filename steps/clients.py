@@ -8,6 +8,14 @@ from support import clients
 from support.ledger import add_label
 from support.rows import ids, said, strings, unlike
 
+
+
+def _settled(labels, ledger) -> set[str]:
+    """The labels no other process of the suite can change during this scenario: all but those
+    in another worker's or run's namespace (:meth:`support.ledger.Ledger.foreign_label`)."""
+    return {label for label in labels if not ledger.foreign_label(label)}
+
+
 # -- Givens ------------------------------------------------------------------------------
 
 
@@ -194,8 +202,8 @@ def _(oracle, ledger, client, label):
 @then(parsers.parse('Velociraptor shows the client with its labels and "{label}", nothing else'))
 def _(oracle, ledger, client, label):
     """The client's labels are those it had before the scenario plus the (namespaced) label, exactly."""
-    labels = set(clients.labels(oracle.client(client.client_id)))
-    want = set(client.labels) | {ledger.name(label)}
+    labels = _settled(clients.labels(oracle.client(client.client_id)), ledger)
+    want = _settled(client.labels, ledger) | {ledger.name(label)}
     assert labels == want, (f"Velociraptor shows labels it should not: {sorted(labels - want)}; lacks: "
                             f"{sorted(want - labels)} (before the call: {sorted(client.labels)})")
 
@@ -228,7 +236,7 @@ def _(sut, ledger, client, first, second):
 def _(reply, oracle, ledger, client):
     """The reply names every label Velociraptor shows on the client (also those the request did not name),
     and every label of this scenario it names is on the client in Velociraptor."""
-    shown = set(clients.labels(oracle.client(client.client_id)))
+    shown = _settled(clients.labels(oracle.client(client.client_id)), ledger)
     stated = strings(reply.data) | strings(reply.rows)
     missing = sorted(shown - stated)
     ours = sorted(s for s in stated if s.startswith(ledger.namespace + "-") and s not in shown)
@@ -238,12 +246,12 @@ def _(reply, oracle, ledger, client):
 
 
 @then("each client listed carries the labels Velociraptor shows for it")
-def _(reply, oracle):
+def _(reply, oracle, ledger):
     """Something is listed, and each listed client's row names every label Velociraptor shows on that client."""
     rows = list(reply.rows or [])
     wrong = {}
     for row, cid in zip(rows, ids(rows, "client")):
-        shown = set(clients.labels(oracle.client(cid)))
+        shown = _settled(clients.labels(oracle.client(cid)), ledger)
         if shown - strings(row):
             wrong[cid] = {"Velociraptor": sorted(shown), "missing from the row": sorted(shown - strings(row))}
     assert rows and not wrong, f"Listed clients without Velociraptor's labels: {wrong}" if rows else \
@@ -262,9 +270,9 @@ def _(reply, oracle, text):
 
 
 @then("the details carry the labels Velociraptor shows on the client")
-def _(reply, oracle, client):
+def _(reply, oracle, client, ledger):
     """The reply names every label Velociraptor shows on the scenario's client."""
-    shown = set(clients.labels(oracle.client(client.client_id)))
+    shown = _settled(clients.labels(oracle.client(client.client_id)), ledger)
     missing = sorted(shown - strings(reply.data) - strings(reply.rows))
     assert reply.ok and shown and not missing, (
         f"Velociraptor shows the labels {sorted(shown)} on {client.client_id}; the details leave out {missing}; "

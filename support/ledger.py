@@ -190,6 +190,15 @@ class Ledger:
         run = f"raptorspec-{self.run_id}-gw".lower()
         return bool(self.worker) and run in text and f"{self.namespace}-".lower() not in text
 
+    def foreign_label(self, label: Any) -> bool:
+        """True for a label in a Raptorspec namespace that is not this ledger's (``raptorspec-…``
+        of another xdist worker, or of another run on the same lab): one that another process
+        may add or remove at any moment, so a check of "the labels Velociraptor shows" leaves
+        it out on both sides (a ``-n 2`` run failed "the details leave out [the other worker's
+        label]", added between the reply and the check)."""
+        text = str(label or "").lower()
+        return text.startswith("raptorspec-") and not text.startswith(f"{self.namespace}-".lower())
+
     @property
     def namespace(self) -> str:
         """``raptorspec-<run>`` in a serial run, ``raptorspec-<run>-<worker>`` in an xdist worker."""

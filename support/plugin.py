@@ -36,6 +36,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_UNKNOWN_TAGS] = []
+    cucumber = getattr(config.option, "cucumber_json_path", None)
+    if cucumber and not hasattr(config, "workerinput"):
+        # pytest-bdd writes it at the session's end without making its folder: the run ended in
+        # a FileNotFoundError traceback and wrote no junit XML or report either
+        Path(cucumber).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
     if not config.pluginmanager.has_plugin("raptorspec-cucumber"):
         config.pluginmanager.register(CucumberWriterSide(config), "raptorspec-cucumber")
     with usage_errors_deferred(config):  # raised at session start: see support.bdd

@@ -564,6 +564,15 @@ def test_cucumber_json_has_every_scenario_the_run_charged(project, monkeypatch, 
     tags = {el["name"]: {t["name"] for t in el["tags"]} for f in features for el in f["elements"]}
     assert tags["Setup breaks [fake]"] >= {"tool:run_vql", "sut:fake"}, tags
 
+def test_cucumber_json_goes_into_a_folder_that_does_not_exist_yet(project):
+    """pytest-bdd wrote it without making the folder: the run ended in a FileNotFoundError
+    traceback and wrote no junit XML either."""
+    result = project.runpytest("features/vql", "--cucumberjson=out/new/cucumber.json", "--junitxml=out/new/junit.xml")
+    result.assert_outcomes(passed=1)
+    assert json.loads((project.path / "out" / "new" / "cucumber.json").read_text())
+    assert (project.path / "out" / "new" / "junit.xml").is_file()
+
+
 # ---------------------------------------------------------------------------- the kept linter
 
 

@@ -229,3 +229,19 @@ def test_a_ledger_watching_a_call_asks_velociraptor_twice_not_six_times(book, or
     assert len(snapshots) == 2 and len(calls) == 3, calls      # before, the SUT's own collect, after
     assert len(ledger.created("flow")) == 1
     assert ledger.clean() == []
+
+
+def test_a_label_of_another_worker_or_run_is_foreign_to_a_ledger():
+    """Another xdist worker's label can appear on the shared client between a reply and the
+    check of "the labels Velociraptor shows" (a -n 2 run failed on one): such labels are
+    foreign; this ledger's own, and labels the suite did not make, are not."""
+    from types import SimpleNamespace
+
+    from support.ledger import Ledger
+
+    mine = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd-gw0"), "raptorspec-1234abcd-gw0-case-77")
+    other_worker = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd-gw0"),
+                                        "raptorspec-1234abcd-gw1-case-4711")
+    other_run = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd"), "raptorspec-99990000-x")
+    analysts = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd"), "case-2026-ir")
+    assert (mine, other_worker, other_run, analysts) == (False, True, True, False)

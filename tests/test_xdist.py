@@ -40,6 +40,23 @@ def test_a_parallel_run_writes_the_report_a_serial_run_writes(pytester, monkeypa
     result.stdout.fnmatch_lines(["*the run at a glance*", "*alpha*", "*living documentation:*parallel*index.html*"])
 
 
+def test_the_parallel_report_keeps_the_layout_when_workers_take_scenarios_in_another_order(pytester, monkeypatch):
+    """The workers take the scenarios that run alone first (support.lab.plugin); the merged
+    report was sorted by that order, so a -n 2 page listed an @exclusive Outline's rows before
+    the feature's first scenario."""
+    run_known(pytester, monkeypatch, "--report", "serial/index.html")
+    with open(pytester.path / "conftest.py", "a") as fh:
+        fh.write("\n\ndef pytest_collection_modifyitems(config, items):\n"   # the features last to first
+                 "    from support.bdd import scenario_of\n"
+                 "    if hasattr(config, 'workerinput'):\n"
+                 "        items.sort(key=lambda i: scenario_of(i).feature.filename, reverse=True)\n")
+    run_known(pytester, monkeypatch, "--report", "parallel/index.html", "-n", "2")   # (outcomes differ: order)
+    root = pytester.path
+    serial = [s["nodeid"] for s in json.loads((root / "serial" / "results.json").read_text())["scenarios"]]
+    parallel = [s["nodeid"] for s in json.loads((root / "parallel" / "results.json").read_text())["scenarios"]]
+    assert len(parallel) == 10 and parallel == serial, (parallel, serial)
+
+
 def test_a_parallel_run_is_compared_with_the_previous_one(pytester, monkeypatch):
     run_known(pytester, monkeypatch, "--report", "out/index.html")
     result, _ = run_known(pytester, monkeypatch, "--report", "out/index.html", "-n", "2", variant="after")

@@ -498,8 +498,9 @@ class LivingDoc:
                 self.compare_error = f"a worker's results could not be read: {exc}"
         if not runs:
             return None
+        # in layout order (Run sorts it), as a serial run's: not by ``order``, which on the
+        # workers is the order they take scenarios in (those that run alone first)
         run = merging.merge(runs, command=clean("pytest " + " ".join(self.config.invocation_params.args)))
-        run.runs.sort(key=lambda r: r.order)
         for record in run.runs:
             if record.outcome == "not run" and record.nodeid in self.seen:
                 record.outcome, message = self.seen[record.nodeid]
