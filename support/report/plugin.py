@@ -592,8 +592,10 @@ class LivingDoc:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
             from support.lab import base as lab_base
             if lab_base.SUT_LOGS_TO is not None and lab_base.SUT_LOGS_KEPT:
+                kept = bool(lab_base.KEPT) or bool(self.config.getoption("--keep-lab", False))
                 terminalreporter.write_line(f"the SUTs' logs (stderr.log) are kept in {lab_base.SUT_LOGS_TO}/ "
-                                            f"(messages above name them in the lab directory, now removed)")
+                                            + ("(and in the kept lab directory)" if kept else
+                                               "(messages above name them in the lab directory, now removed)"))
 
 
 def _point_at_sut_log_copies(run: Run) -> None:
