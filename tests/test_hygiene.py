@@ -130,22 +130,27 @@ def test_summary_counts_per_sut(monkeypatch):
 
 
 _SWEEP_IN_A_PROCESS = """
-import json, sys, time
+import json, os, sys
 from pathlib import Path
 from types import SimpleNamespace
 sys.path.insert(0, sys.argv[3])
 from support import hygiene
+from support.waits import wait_for
+
+calls = Path(sys.argv[2])
 
 class Session:
     def alive(self): return None
     def restart(self): pass
     def list_tools(self): return [{"name": "slow_tool", "inputSchema": {"type": "object"}}]
     def call_tool(self, name, arguments, timeout=None):
-        with open(sys.argv[2], "a") as fh:
+        with open(calls / "called", "a") as fh:
             fh.write("called\\n")
-        time.sleep(1.0)   # the sweep takes a while: the other process must wait, not sweep
+        # the sweep lasts until the other process has come for it too: it must wait, not sweep
+        wait_for(lambda: (len(list(calls.glob("arrived-*"))) == 2, "one process"), "both processes", 30, 0.05)
         return {"texts": ["{}"], "is_error": False}
 
+(calls / f"arrived-{os.getpid()}").write_text("")
 verdicts = hygiene.sweep(SimpleNamespace(name="the-sut", session=Session()), shared=Path(sys.argv[1]))
 print(json.dumps([(v.tool, v.verdict) for v in verdicts]))
 """
@@ -162,6 +167,7 @@ def test_processes_of_one_run_share_one_sweep_per_sut_and_the_report_sees_it(tmp
 
     lab = tmp_path / "lab"
     calls = tmp_path / "calls"
+    calls.mkdir()
     script = tmp_path / "sweep.py"
     script.write_text(_SWEEP_IN_A_PROCESS)
     root = str(Path(__file__).resolve().parent.parent)
@@ -170,7 +176,7 @@ def test_processes_of_one_run_share_one_sweep_per_sut_and_the_report_sees_it(tmp
     outs = [p.communicate(timeout=60)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     assert [json.loads(o) for o in outs] == [[["slow_tool", "ok"]]] * 2, outs
-    assert calls.read_text().count("called") == 1, "both processes swept the SUT"
+    assert (calls / "called").read_text().count("called") == 1, "both processes swept the SUT"
     monkeypatch.setattr(hygiene, "_SWEEPS", {})
     monkeypatch.setattr(lab_base, "LAB_DIRS", [lab])
     summary = hygiene.summary()
