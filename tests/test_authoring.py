@@ -451,6 +451,26 @@ def test_cucumber_json_shows_a_scenario_skipped_in_a_step_as_skipped_not_passed(
         ("Then", "the query has 2 lines", "skipped")], steps
 
 
+def _conftest(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, extra: str, xdist: bool) -> list[str]:
+    """The project's conftest with ``extra``; the pytest args of an xdist run of it ([] serial)."""
+    if xdist:
+        return parallel(project, monkeypatch, extra)
+    project.makeconftest(CONFTEST + extra)
+    return []
+
+
+#: Fails a scenario after its last step, as the SUT's end-of-scenario check does.
+FAILS_AFTER_THE_STEPS = '''
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    if "after_the_steps" in item.name:
+        raise AssertionError("the SUT wrote on stdout after its reply")
+    return result
+'''
+
+
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
 def test_cucumber_json_shows_every_failure_of_a_scenario_as_failed(project, monkeypatch, xdist):
     """A failure after the last step (as the SUT's end-of-scenario check fails) and a teardown
@@ -473,17 +493,8 @@ def broken_cleanup():
 def _(broken_cleanup):
     pass
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    result = yield
-    if "after_the_steps" in item.name:
-        raise AssertionError("the SUT wrote on stdout after its reply")
-    return result
 '''
-    workers = parallel(project, monkeypatch, extra) if xdist else []
-    if not xdist:
-        project.makeconftest(CONFTEST + extra)
+    workers = _conftest(project, monkeypatch, extra + FAILS_AFTER_THE_STEPS, xdist)
     write(project, "vql/run_vql.feature", (
         "@tool:run_vql\nFeature: Run VQL\n\n"
         "  Scenario: A query\n    Given a client\n    When the step fails by pytest.fail\n"
@@ -523,13 +534,6 @@ def _phases(request):
     if "known_defect" in name:
         request.applymarker(pytest.mark.xfail(strict=True, reason="known defect"))
 
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item):
-    result = yield
-    if "after_the_steps" in item.name:
-        raise AssertionError("the SUT wrote on stdout after its reply")
-    return result
 '''
 
 
@@ -538,9 +542,7 @@ def test_cucumber_json_has_every_scenario_the_run_charged(project, monkeypatch, 
     """A setup error and a teardown error of a scenario skipped at setup (the leak audit is
     charged to the last test) were not in pytest-bdd's cucumber JSON; a known defect failing
     after the steps and a step nobody defined showed the steps "passed"."""
-    workers = parallel(project, monkeypatch, OUTSIDE_THE_STEPS) if xdist else []
-    if not xdist:
-        project.makeconftest(CONFTEST + OUTSIDE_THE_STEPS)
+    workers = _conftest(project, monkeypatch, OUTSIDE_THE_STEPS + FAILS_AFTER_THE_STEPS, xdist)
     write(project, "vql/run_vql.feature", (
         "@tool:run_vql\nFeature: Run VQL\n\n"
         "  Scenario: Setup breaks\n    Given a client\n    Then the label is there\n\n"

@@ -140,14 +140,20 @@ def _(said):
 '''
 
 
-def test_a_rewrapped_key_reaches_no_output_of_a_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+def _leaky_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, conftest: str) -> str:
+    """A pytester project whose one scenario leaks a freshly made key (planted_key.pem, returned)."""
     key = _key()
     (pytester.path / "planted_key.pem").write_text(key)
     (pytester.path / "features").mkdir()
     (pytester.path / "features" / "leaky.feature").write_text(_FEATURE)
-    pytester.makeconftest(_CONFTEST)
+    pytester.makeconftest(conftest)
     pytester.makepyfile(test_spec='from pytest_bdd import scenarios\nscenarios("features")\n')
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    return key
+
+
+def test_a_rewrapped_key_reaches_no_output_of_a_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    key = _leaky_project(pytester, monkeypatch, _CONFTEST)
     result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
                                            "--report", "out/index.html", "--junitxml", "out/junit.xml", "-o", "junit_logging=all", "-rA")
     result.assert_outcomes(failed=1)
@@ -186,13 +192,7 @@ def test_a_key_the_suite_never_registered_is_masked_over_many_traceback_lines(py
     """A PEM block in an exception message spans several lines of a traceback entry: masked line
     by line only its header and footer were found, and its body reached junit XML and the
     cucumber JSON (a key a SUT made itself, never registered)."""
-    key = _key()
-    (pytester.path / "planted_key.pem").write_text(key)
-    (pytester.path / "features").mkdir()
-    (pytester.path / "features" / "leaky.feature").write_text(_FEATURE)
-    pytester.makeconftest(_UNREGISTERED)
-    pytester.makepyfile(test_spec='from pytest_bdd import scenarios\nscenarios("features")\n')
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    key = _leaky_project(pytester, monkeypatch, _UNREGISTERED)
     result = pytester.runpytest_subprocess("-p", "support.report.plugin", "-p", "no:cacheprovider", "-p", "no:randomly",
                                            "--report", "out/index.html", "--junitxml", "out/junit.xml",
                                            "--cucumberjson", "cucumber.json", "--tb=long")
