@@ -335,8 +335,10 @@ def sweep(sut: Any, ledger: Any = None, *, bound: float = CALL_BOUND, shared: Pa
 
         wait_for(taken, f"another process's hygiene sweep of SUT {sut.name}", SWEEP_BUDGET + 4 * bound, 0.5)
         try:
-            verdicts = _read_shared(path)
-            if verdicts is None:
+            shared_sweep = _read_shared(path)
+            if shared_sweep is not None:
+                verdicts = shared_sweep[1]
+            else:
                 verdicts = now()
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_text(json.dumps({"sut": sut.name, "verdicts": [asdict(v) for v in verdicts]}, default=str))
@@ -351,10 +353,11 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def _read_shared(path: Path) -> list[Verdict] | None:
-    """The verdicts in a shared sweep file, or None when there is none (or it cannot be read)."""
+def _read_shared(path: Path) -> tuple[str, list[Verdict]] | None:
+    """``(sut, verdicts)`` of a shared sweep file, or None when there is none (or it cannot be read)."""
     try:
-        return [Verdict(**v) for v in json.loads(path.read_text())["verdicts"]]
+        data = json.loads(path.read_text())
+        return str(data["sut"]), [Verdict(**v) for v in data["verdicts"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -370,13 +373,9 @@ def _all_sweeps() -> dict[str, list[Verdict]]:
     for lab_dir in LAB_DIRS:
         folder = Path(lab_dir) / "hygiene"
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-            try:
-                name = json.loads(path.read_text())["sut"]
-            except (OSError, ValueError, KeyError):
-                continue
-            verdicts = _read_shared(path)
-            if verdicts is not None:
-                sweeps.setdefault(name, verdicts)
+            shared_sweep = _read_shared(path)
+            if shared_sweep is not None:
+                sweeps.setdefault(*shared_sweep)
     return sweeps
 
 

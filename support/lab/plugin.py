@@ -320,10 +320,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     off the run's tail. A serial run keeps the file order."""
     if not hasattr(config, "workerinput"):
         return
-    ordered = sorted(items, key=parallel_phase)
-    first = [i for i in ordered if parallel_phase(i) < 2]
-    rest = [i for i in ordered if parallel_phase(i) == 2]
-    items[:] = first + spread(rest, lambda i: bool(groups_of(i)))
+    phases: list[list[pytest.Item]] = [[], [], []]
+    for item in items:
+        phases[parallel_phase(item)].append(item)
+    items[:] = phases[0] + phases[1] + spread(phases[2], lambda i: bool(groups_of(i)))
 
 
 def spread(items: list[Any], grouped: Any) -> list[Any]:
