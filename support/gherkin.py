@@ -29,7 +29,7 @@ from gherkin.dialect import Dialect
 from gherkin.errors import CompositeParserException, ParserError
 from gherkin.parser import Parser
 
-__all__ = ["problems_in", "problems_of", "spec_problems", "title_problems", "checked_features", "Problem", "invisible_characters", "read_feature", "preload_features"]
+__all__ = ["problems_in", "problems_of", "spec_problems", "title_problems", "checked_features", "Problem", "invisible_characters", "read_feature", "preload_features", "tag_lines"]
 
 _BOM = "\ufeff"
 _VISIBLE_SPACE = {" ", "\t"}
@@ -72,6 +72,33 @@ def preload_features(features: Path | str | Iterable[Path | str]) -> None:
         features = Path(features).resolve().rglob("*.feature")
     for path in sorted(Path(p).resolve() for p in features):
         get_feature(str(path.parent), path.name, encoding="utf-8-sig")
+
+
+def tag_lines(path: Path | str) -> dict[str, list[int]]:
+    """Where each tag is written in a feature file: ``{"@slow": [1, 14], …}`` (1-based lines,
+    from the official Gherkin parser's tag locations, on the feature, its Rules, scenarios and
+    Examples). ``{}`` for a file that does not read or parse (:func:`problems_of` reports it).
+    pytest-bdd hands its tag hook a tag's text only, so collection looks its line up here."""
+    try:
+        doc = Parser().parse(read_feature(Path(path)))
+    except (OSError, UnicodeDecodeError, CompositeParserException, ParserError):
+        return {}
+    found: dict[str, list[int]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for tag in node.get("tags") or ():
+                if isinstance(tag, dict) and "name" in tag:
+                    found.setdefault(tag["name"], []).append(tag["location"]["line"])
+            for value in node.values():
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc.get("feature") or {})
+    return {name: sorted(set(lines)) for name, lines in found.items()}
 
 
 @dataclass(frozen=True)

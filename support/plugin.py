@@ -175,6 +175,45 @@ def _where(config: pytest.Config, tpl: Any) -> str:
     return f"{path}:{tpl.line_number}"
 
 
+def _by_file_and_line(problem: str) -> tuple[str, int, str]:
+    """Sort key of a ``<path>:<line>: …`` problem: by file, then line as a number (9 before 10)."""
+    path, _, rest = problem.partition(":")
+    line, _, _ = rest.partition(":")
+    return (path, int(line) if line.isdigit() else 0, problem)
+
+
+def _known_tags() -> list[str]:
+    """Every tag collection accepts, without its ``@``: ``tool:<row>`` for each row of the
+    matrix, ``os:<os>``, the flags and ``arg:<argument>`` (support/coverage.py)."""
+    from support import coverage
+    from support.report.canonical import matrix_rows
+
+    return ([f"tool:{row}" for row in matrix_rows()] + [f"os:{o}" for o in sorted(KNOWN_OSES)]
+            + sorted(KNOWN_FLAG_TAGS) + [f"{coverage.TAG_PREFIX}{a}" for a in sorted(coverage.ALL_ARGUMENTS)])
+
+
+def _unknown_tag_problems(item: pytest.Item, tag: str) -> list[str]:
+    """``<feature>:<line>: unknown tag @x: did you mean @y? (known: …)`` for a tag no hook took,
+    one per line the tag is written on in the scenario's feature file (the same texts however
+    many scenarios inherit the tag, so that the sorted set of problems names each once); at the
+    scenario's line when the tag is not found in the file."""
+    import difflib
+
+    from support.gherkin import tag_lines
+
+    tpl = _template_of(item)
+    if tpl is None:
+        places = [item.nodeid]
+    else:
+        lines = tag_lines(_feature_of(tpl)).get(f"@{tag}") or [tpl.line_number]
+        places = [f"{tpl.feature.filename}:{line}" for line in lines]
+    close = difflib.get_close_matches(tag, _known_tags(), n=1, cutoff=0.7)
+    hint = f": did you mean @{close[0]}?" if close else ""
+    known = (f"(known: @tool:<canonical tool, resource:… or prompt:…>, @os:{'|'.join(sorted(KNOWN_OSES))}, "
+             f"{', '.join('@' + t for t in sorted(KNOWN_FLAG_TAGS))}, @arg:<an argument of the scenario's tool>)")
+    return [f"{where}: unknown tag @{tag}{hint} {known}" for where in places]
+
+
 def _step_clashes(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     """Step definitions that compete for one step, as collection errors: one phrase defined
     twice (same type, or an untyped ``@step``) among the steps the scenarios can see, and a
@@ -222,18 +261,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                 problems.append(f"{where}: Examples column tool names no canonical tool: {example['tool']!r}")
     for item in items:
         for mark in item.iter_markers("raptorspec_unknown_tag"):
-            tpl = _template_of(item)
-            where = f"{tpl.feature.filename}:{tpl.line_number}" if tpl else item.nodeid
-            problems.append(
-                f"{where}: unknown tag @{mark.kwargs['tag']} (known: @tool:<canonical tool, resource:… or prompt:…>, "
-                f"@os:{'|'.join(sorted(KNOWN_OSES))}, {', '.join('@' + t for t in sorted(KNOWN_FLAG_TAGS))})")
+            problems += _unknown_tag_problems(item, mark.kwargs["tag"])
     for item in items:
         tpl = _template_of(item)
         if tpl is not None and item.get_closest_marker("tool") is None:
             problems.append(f"{_where(config, tpl)}: scenario {tpl.name!r} has no @tool:<canonical tool> tag (on it, "
                             f"its Rule or its feature, or an Examples column named tool): every scenario is in the matrix")
     if problems:
-        raise pytest.UsageError("\n".join(sorted(set(problems))))
+        raise pytest.UsageError("\n".join(sorted(set(problems), key=_by_file_and_line)))
     allure = any(line.startswith("allure_label") for line in config.getini("markers"))  # allure-pytest-bdd on
     for item in items:
         tpl = _template_of(item)

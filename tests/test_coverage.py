@@ -138,5 +138,5 @@ def test_an_arg_tag_is_a_mark_and_an_unknown_one_fails_collection(pytester):
         "  @arg:no_such_argument\n  Scenario: c\n    When nothing\n", encoding="utf-8")
     pytester.makepyfile(test_a="from pytest_bdd import scenarios\nscenarios('a.feature')\n")
     result = pytester.runpytest("--collect-only", "-q", "--sut", "reference", "-p", "no:randomly")
-    result.stderr.fnmatch_lines(["*a.feature:9: unknown tag @arg:no_such_argument*"])
+    result.stderr.fnmatch_lines(["*a.feature:8: unknown tag @arg:no_such_argument*"])
     assert "@arg:limit" not in result.stderr.str()

@@ -84,16 +84,31 @@ def test_steps_stream_as_gherkin(spec):
     ])
 
 
-def test_an_unknown_tag_fails_collection_naming_file_and_line(spec):
+def test_an_unknown_tag_fails_collection_naming_its_own_line_and_the_tag_meant(spec):
     result = run(spec, FEATURE.replace("@security", "@securty"))
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*label.feature:9: unknown tag @securty*"])
+    result.stderr.fnmatch_lines(["*label.feature:8: unknown tag @securty: did you mean @security? (known: *"])
 
 
 def test_an_unknown_tool_tag_fails_collection(spec):
     result = run(spec, FEATURE.replace("@tool:label_client", "@tool:label_clients"))
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*label.feature:*unknown tag @tool:label_clients*"])
+    result.stderr.fnmatch_lines(["*label.feature:1: unknown tag @tool:label_clients: did you mean @tool:label_client?*"])
+
+
+def test_an_unknown_tag_is_named_once_per_line_it_is_written_on_in_line_order(spec):
+    """A feature-level tag every scenario inherits is one problem at the tag's line (it was one
+    per scenario, at each scenario's line); problems come in line order (8 before 15)."""
+    feature = ("@tool:label_client @weird\n" + FEATURE.split("\n", 1)[1].replace("@security", "@securty") + "\n" * 3
+               + "  @sloww\n  Scenario: Another\n    Given a client\n")
+    result = run(spec, feature)
+    assert result.ret != 0
+    err = result.stderr.str()
+    assert err.count("unknown tag @weird") == 1, err
+    assert "did you mean" not in err.split("unknown tag @weird")[1].split("\n")[0], err
+    result.stderr.fnmatch_lines(["*label.feature:1: unknown tag @weird (known: *",
+                                 "*label.feature:8: unknown tag @securty: did you mean @security?*",
+                                 "*label.feature:15: unknown tag @sloww: did you mean @slow?*"])
 
 
 def test_an_unbound_step_fails_naming_the_feature_and_line(spec):
