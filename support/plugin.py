@@ -352,7 +352,18 @@ _FAILED_STEP = pytest.StashKey[Any]()  # the pytest-bdd step that raised, for th
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any,
                           step_func_args: Any, exception: BaseException) -> None:
     request.node.stash[_FAILED_STEP] = step
-    _step_line(request, step, f"FAILED: {type(exception).__name__}", red=True)
+    _step_line(request, step, f"FAILED at {_step_where(request.config, feature, step)}: {type(exception).__name__}",
+               red=True)
+
+
+def _step_where(config: pytest.Config, feature: Any, step: Any) -> str:
+    """``features/x.feature:NN`` of a step (relative to the rootdir when below it)."""
+    path = Path(feature.filename).resolve()
+    try:
+        path = path.relative_to(config.rootpath.resolve())
+    except ValueError:
+        pass
+    return f"{path}:{step.line_number}"
 
 
 def _suggestions(step_text: str, step_type: str | None = None) -> str:
@@ -396,9 +407,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         hint = _fixture_lookup_hint(item, tpl, call.excinfo.value)
         if hint:  # ours first, pytest's own message (with its fixture list) below it
             rep.longrepr = f"{hint}\n\n{rep.longreprtext}"
+    elif rep.failed and rep.when == "call":
+        _name_the_failed_step(item, tpl, rep)
     _tag_cucumber_scenario(item, rep)
     _cucumber_steps_follow_outcome(item, rep)
     return rep
+
+
+def _name_the_failed_step(item: pytest.Item, tpl: Any, rep: pytest.TestReport) -> None:
+    """A scenario failed in a step: the failure names that step and its own line, not only the
+    test function: the crash message (pytest's short summary, junit's ``message``) starts with
+    ``features/x.feature:NN:``, and a "Failed step" section closes the failure block
+    with the step, its scenario and the SUT."""
+    step = item.stash.get(_FAILED_STEP, None)
+    if step is None:
+        return
+    where = _step_where(item.config, tpl.feature, step)
+    said = f"{step.keyword} {step.name}"
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    if crash is not None and not crash.message.startswith(where):
+        crash.message = f"{where}: {crash.message}"
+    callspec = getattr(item, "callspec", None)
+    sut_name = callspec.params.get("sut_name") if callspec else None
+    rep.sections.append(("Failed step", f"{where}: {said}\n  in scenario {tpl.name!r} ({_where(item.config, tpl)})"
+                                        + (f" against the SUT {sut_name}" if sut_name else "")))
 
 
 def _fixture_lookup_hint(item: pytest.Item, tpl: Any, exc: BaseException) -> str:

@@ -111,6 +111,25 @@ def test_an_unknown_tag_is_named_once_per_line_it_is_written_on_in_line_order(sp
                                  "*label.feature:15: unknown tag @sloww: did you mean @slow?*"])
 
 
+def test_a_failing_step_is_named_at_its_own_line(spec):
+    """A failing Then is named at its own line (was: the test function, and the scenario's
+    line in junit): on its live line, in a "Failed step" section with its scenario, and at the
+    head of the crash message (short summary, junit message)."""
+    spec.path.joinpath("features", "label.feature").write_text(FEATURE)
+    spec.makepyfile(test_spec=STEPS.replace('@then("the label is there")\ndef _():\n    pass',
+                                            '@then("the label is there")\ndef _():\n    assert False, "no label"'))
+    result = spec.runpytest("-rf", "--junitxml=j.xml")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*Then the label is there  (FAILED at features/label.feature:6: AssertionError, *s)*",
+        "*- Failed step -*",
+        "features/label.feature:6: Then the label is there",
+        "  in scenario 'A label I add is there' (features/label.feature:3)",
+    ])
+    result.stdout.fnmatch_lines(["FAILED *test_a_label_i_add_is_there - features/label.feature:6: *"])
+    assert 'message="features/label.feature:11: AssertionError: no label' in (spec.path / "j.xml").read_text()
+
+
 def test_an_unbound_step_fails_naming_the_feature_and_line(spec):
     result = run(spec, FEATURE.replace("Then the label is there\n\n", "Then nothing binds me\n\n"))
     result.assert_outcomes(passed=1, failed=1)
