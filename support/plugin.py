@@ -405,8 +405,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
         rep.keywords.pop("skip", None)
     if rep.failed and call.excinfo is not None and call.excinfo.errisinstance(pytest.FixtureLookupError):
         hint = _fixture_lookup_hint(item, tpl, call.excinfo.value)
-        if hint:  # ours first, pytest's own message (with its fixture list) below it
-            rep.longrepr = f"{hint}\n\n{rep.longreprtext}"
+        if hint:  # ours first, pytest's own message below it, less its list of every fixture
+            rep.longrepr = f"{hint}\n\n{_without_fixture_list(rep.longreprtext)}"
     elif rep.failed and rep.when == "call":
         _name_the_failed_step(item, tpl, rep)
     _tag_cucumber_scenario(item, rep)
@@ -431,6 +431,15 @@ def _name_the_failed_step(item: pytest.Item, tpl: Any, rep: pytest.TestReport) -
     sut_name = callspec.params.get("sut_name") if callspec else None
     rep.sections.append(("Failed step", f"{where}: {said}\n  in scenario {tpl.name!r} ({_where(item.config, tpl)})"
                                         + (f" against the SUT {sut_name}" if sut_name else "")))
+
+
+def _without_fixture_list(text: str) -> str:
+    """pytest's fixture-lookup message less its ``available fixtures: …`` line (every fixture
+    visible, a hundred names on one line) once our hint has named the ones that matter; its
+    ``use 'pytest --fixtures [testpath]'`` line stays."""
+    import re
+
+    return re.sub(r"(?m)^>\s+available fixtures:.*\n", "", text)
 
 
 def _fixture_lookup_hint(item: pytest.Item, tpl: Any, exc: BaseException) -> str:

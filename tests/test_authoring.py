@@ -797,7 +797,7 @@ def test_one_phrase_as_a_given_and_a_then_is_allowed(project):
 def test_a_forgotten_given_names_the_scenario_and_the_givens_that_provide_the_fixture(project):
     """Without its Background Given, a step's fixture is not found: pytest printed `fixture
     'labels' not found` and its whole fixture list. The scenario and the Given that provides it
-    are named first; pytest's message stays below."""
+    are named first; pytest's message stays below, less its line of a hundred fixture names."""
     write(project, "vql/run_vql.feature", "@tool:run_vql\nFeature: F\n\n  Scenario: Labels forgotten\n"
                                           "    Given a client\n    Then the labels are a, b\n")
     result = project.runpytest("features/vql/")
@@ -807,4 +807,6 @@ def test_a_forgotten_given_names_the_scenario_and_the_givens_that_provide_the_fi
         "(line 6) needs 'labels', which no step before it provided. A Given provides it: "
         "'Given these labels' (conftest.py:*)*",
         "*fixture 'labels' not found*",
+        "*use 'pytest --fixtures *' for help on them.*",
     ])
+    assert "available fixtures:" not in result.stdout.str()
