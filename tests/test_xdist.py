@@ -194,6 +194,25 @@ def test_a_serial_run_starts_its_own_lab_through_the_fixture(fake_lab_spec):
     assert "make" not in [e["event"] for e in _events(fake_lab_spec)]
 
 
+def test_a_parallel_run_says_where_it_kept_the_suts_logs(fake_lab_spec):
+    """The controller's lab closes after the terminal summary, so its copies of the SUTs' logs
+    were made after the line that names them was due, and a -n N run never said where they
+    went (a serial run does)."""
+    fake_lab_spec.makeconftest(FAKE_LAB_CONFTEST.replace(
+        "    def close(self, failed=False):\n",
+        "    def close(self, failed=False):\n"
+        "        from support.lab.base import keep_sut_logs\n"
+        "        (self.dir / 'suts' / 'alpha').mkdir(parents=True, exist_ok=True)\n"
+        "        (self.dir / 'suts' / 'alpha' / 'stderr.log').write_text('alpha: started\\n')\n"
+        "        keep_sut_logs(self.dir)\n"))
+    result = fake_lab_spec.runpytest_subprocess("features/", "-n", "2", "-p", "support.report.plugin",
+                                                "--report", "out/index.html")
+    result.assert_outcomes(passed=8)
+    copy = fake_lab_spec.path / "out" / "sut-logs" / "alpha" / "stderr.log"
+    assert copy.read_text() == "alpha: started\n"
+    result.stderr.fnmatch_lines([f"*SUTs' logs (stderr.log) are kept in {copy.parent.parent}/*"])
+
+
 def test_a_parallel_run_without_the_spec_starts_no_lab(fake_lab_spec):
     fake_lab_spec.makepyfile(test_other="def test_x():\n    pass\n")
     result = fake_lab_spec.runpytest_subprocess("test_other.py", "-n", "2")

@@ -296,6 +296,16 @@ def sut_log_copy(text: str) -> str:
     return text
 
 
+def sut_logs_note(lab_dir_kept: bool) -> str | None:
+    """The terminal line that says where this process kept the SUTs' logs, or None when it kept
+    none (no report folder, or no SUT ran). ``lab_dir_kept``: the lab directory stays too."""
+    if SUT_LOGS_TO is None or not SUT_LOGS_KEPT:
+        return None
+    return (f"the SUTs' logs (stderr.log) are kept in {SUT_LOGS_TO}/ "
+            + ("(and in the kept lab directory)" if lab_dir_kept else
+               "(messages above name them in the lab directory, now removed)"))
+
+
 def keep_sut_logs(lab_dir: Path) -> list[Path]:
     """Copy the SUTs' logs of ``lab_dir`` (``suts/**/*.log``) to :data:`SUT_LOGS_TO`, masked
     (:func:`support.secrets.mask`); returns the copies. Never raises (a failed copy is named

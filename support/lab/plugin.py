@@ -549,9 +549,15 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from support.lab.base import KEPT, sut_logs_note
+
     controller = config.stash.get(_SHARED_KEY, None)
     if controller is not None:
         controller.stop()
+        # the xdist controller's lab closes after the summary: where it kept the SUTs' logs
+        note = sut_logs_note(bool(KEPT) or bool(config.getoption("--keep-lab", False)))
+        if note:
+            print(note, file=sys.stderr, flush=True)
     for line in _kept_lines(config):   # kept after the summary (the xdist controller's lab)
         print(line, file=sys.stderr, flush=True)
 

@@ -591,11 +591,9 @@ class LivingDoc:
         if self.written is not None:
             terminalreporter.write_sep("-", f"living documentation: {self.written}")
             from support.lab import base as lab_base
-            if lab_base.SUT_LOGS_TO is not None and lab_base.SUT_LOGS_KEPT:
-                kept = bool(lab_base.KEPT) or bool(self.config.getoption("--keep-lab", False))
-                terminalreporter.write_line(f"the SUTs' logs (stderr.log) are kept in {lab_base.SUT_LOGS_TO}/ "
-                                            + ("(and in the kept lab directory)" if kept else
-                                               "(messages above name them in the lab directory, now removed)"))
+            note = lab_base.sut_logs_note(bool(lab_base.KEPT) or bool(self.config.getoption("--keep-lab", False)))
+            if note:   # an xdist controller's lab closes later: pytest_unconfigure (support/lab/plugin.py) says it
+                terminalreporter.write_line(note)
 
 
 def _point_at_sut_log_copies(run: Run) -> None:
