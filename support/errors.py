@@ -141,6 +141,12 @@ class LeftBehind(Verdict):
     """Something a scenario (or the run) created is still in Velociraptor."""
 
 
+class ToolNotCalled(Verdict):
+    """A scenario tagged ``@tool:<tool>`` passed calling other tools of the server under test
+    but never that one: its verdict would be filed under a tool it did not exercise (the
+    coverage matrix, and the skip of a SUT that lacks the tool, follow the tag)."""
+
+
 # --- argument coverage (support/coverage.py) -------------------------------------------
 
 

@@ -810,3 +810,19 @@ def test_a_forgotten_given_names_the_scenario_and_the_givens_that_provide_the_fi
         "*use 'pytest --fixtures *' for help on them.*",
     ])
     assert "available fixtures:" not in result.stdout.str()
+
+
+def test_a_scenario_tagged_with_one_tool_that_calls_another_fails_naming_both(project):
+    """A scenario copied into run_vql.feature kept calling list_clients: it passed, and the
+    matrix filed its verdict under run_vql (and a SUT without run_vql would skip it). It fails,
+    naming the tag and the tools it called; the same steps under @tool:list_clients pass, and a
+    scenario that calls no tool (discovery reads tools/list) is not checked."""
+    write(project, "vql/run_vql.feature", "@tool:run_vql\nFeature: F\n\n  Scenario: Copied from the clients\n"
+                                          "    Given a client\n    When the server under test lists the clients\n"
+                                          "    Then it lists 3 clients\n\n  Scenario: No call\n    Given a client\n"
+                                          "    Then the label is there\n")
+    result = project.runpytest("features/vql/")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*ToolNotCalled: Scenario 'Copied from the clients' (*run_vql.feature:4) is tagged "
+                                 "@tool:run_vql but never called run_vql; it called list_clients.*"])
+    project.runpytest("features/clients/list_clients.feature").assert_outcomes(passed=2)

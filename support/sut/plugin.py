@@ -518,7 +518,50 @@ def pytest_runtest_call(item: pytest.Item):
     if session is not None:
         _clean_early(item)
         session.check_quiet()
+        _check_the_tagged_tool_was_called(item, session)
     return result
+
+
+def _tools_called(item: pytest.Item, session: SutSession) -> set[str]:
+    """The canonical tools this scenario called: those its steps called through the ``sut``
+    fixture (the ledger's record) and those in the session's transcript of the scenario
+    (``tools/call`` of a step that talks to the session itself), named back through the
+    SUT's profile."""
+    ledger = item.stash.get(_LEDGER_OF_ITEM, None)
+    called = {tool for tool, _ in getattr(ledger, "calls", ())}
+    names = {(entry.get("request") or {}).get("name") for entry in list(session.transcript)
+             if entry.get("method") == "tools/call"}
+    callspec = getattr(item, "callspec", None)
+    sut_name = callspec.params.get("sut_name") if callspec else None
+    if names and sut_name:
+        try:
+            profile = get_profile(sut_name, item.config)
+        except Exception:  # noqa: BLE001 - the scenario ran on this profile; a lookup problem is not its verdict
+            return called
+        called |= {canonical for canonical, entry in profile.tools.items() if entry.tool in names}
+    return called
+
+
+def _check_the_tagged_tool_was_called(item: pytest.Item, session: SutSession) -> None:
+    """A scenario that passed calling tools, but not the tool its ``@tool:`` tag (or Examples
+    column ``tool``) names, fails with :class:`support.errors.ToolNotCalled`. Resources,
+    prompts and scenarios that call no tool (discovery reads ``tools/list``) are not checked."""
+    from support.errors import ToolNotCalled
+
+    mark = item.get_closest_marker("tool")
+    tagged = mark.kwargs.get("name") if mark is not None else None
+    if not tagged or ":" in tagged:
+        return
+    called = _tools_called(item, session)
+    if called and tagged not in called:
+        from support.bdd import scenario_of
+
+        tpl = scenario_of(item)
+        where = f"{tpl.feature.rel_filename}:{tpl.line_number}" if tpl is not None else item.nodeid
+        raise ToolNotCalled(
+            f"Scenario {getattr(tpl, 'name', item.name)!r} ({where}) is tagged @tool:{tagged} but never called "
+            f"{tagged}; it called {', '.join(sorted(called))}. The matrix files its verdict under {tagged}: "
+            f"tag it with the tool it exercises (@tool:{sorted(called)[0]}…), or call {tagged} in a step.")
 
 
 def _clean_early(item: pytest.Item) -> None:
