@@ -20,6 +20,15 @@ def flows_before(oracle, client):
     return set(flows.states(oracle.flows(client.client_id)))
 
 
+@pytest.fixture
+def every_flow_before(oracle, lab):
+    """Every flow of every client of the lab just before the When that asks for this fixture:
+    ``{client_id: {flow_id, …}}`` (the lab's enrolled clients; on an external lab, which names
+    none, every client Velociraptor lists)."""
+    ids = list(getattr(lab, "client_ids", None) or []) or [c["client_id"] for c in oracle.clients()]
+    return {cid: set(flows.states(quarantine.flows_of(oracle, cid))) for cid in ids}
+
+
 @given("an enrolled linux client that cannot apply a real quarantine", target_fixture="client")
 def _(targets, lab):
     """An enrolled linux client that cannot apply a real quarantine (else the scenario is skipped, saying why)."""

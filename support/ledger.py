@@ -181,7 +181,9 @@ class Ledger:
     #: lab), where such a flow may be another worker's, still in use.
     defer: bool = False
 
-    def _ours(self, creator: Any) -> bool:
+    def ours(self, creator: Any) -> bool:
+        """Whether a flow's or hunt's ``creator`` is the API user this ledger's SUTs act as (always
+        True when that user is not known)."""
         return self.creator is None or creator == self.creator
 
     def _foreign(self, name: Any) -> bool:
@@ -254,7 +256,7 @@ class Ledger:
             if client_id:
                 self._diff_client(client_id, before["client"], before_flows, after)
             for h in after["hunts"]:
-                if (h.get("hunt_id") not in before_hunts and self._ours(h.get("creator"))
+                if (h.get("hunt_id") not in before_hunts and self.ours(h.get("creator"))
                         and not self._foreign(h.get("hunt_description"))):
                     self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
 
@@ -280,7 +282,7 @@ class Ledger:
             if str(label).lower() not in old and not self._foreign(label):
                 self.label(client_id, label, "a label that appeared during a call")
         for f in after_snapshot["flows"]:
-            if f.get("session_id") not in before_flows and self._ours((f.get("request") or {}).get("creator")):
+            if f.get("session_id") not in before_flows and self.ours((f.get("request") or {}).get("creator")):
                 self.flow(client_id, f.get("session_id"), "a flow that appeared during a call", deferred=self.defer)
 
     def observe(self, call: Any, tool: str, kwargs: dict[str, Any]) -> Any:

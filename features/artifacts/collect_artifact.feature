@@ -97,7 +97,7 @@ Feature: Collect an artifact from a client
     Given an enrolled linux client
     When I collect "Generic.Client.Info" from client "<id>"
     Then Velociraptor knows no client "<id>"
-    And Velociraptor shows no new collection on the client
+    And Velociraptor shows no new collection on any client
 
     Examples:
       | shape                     | id                               |
@@ -112,7 +112,7 @@ Feature: Collect an artifact from a client
     Given an enrolled linux client
     When I collect "<name>" from the client
     Then Velociraptor defines no artifact named "<name>"
-    And Velociraptor shows no new collection on the client
+    And Velociraptor shows no new collection on any client
 
     Examples:
       | shape                     | name                                          |
