@@ -141,6 +141,12 @@ class LeftBehind(Verdict):
     """Something a scenario (or the run) created is still in Velociraptor."""
 
 
+class UnaskedEffect(Verdict):
+    """During a call, Velociraptor came to show a label, flow or hunt the call did not ask for
+    (a second hunt, an extra label, a collection made by a tool that only reads): a side effect
+    the claimed effect's Then cannot see (support/ledger.py, ``unasked_effects``)."""
+
+
 class ToolNotCalled(Verdict):
     """A scenario tagged ``@tool:<tool>`` passed calling other tools of the server under test
     but never that one: its verdict would be filed under a tool it did not exercise (the

@@ -60,6 +60,56 @@ class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle
     def delete_hunt(self, hunt_id: str) -> None: ...
 
 
+#: The end of an entry's ``why`` when the before/after diff of a call found it.
+APPEARED = "appeared during a call"
+
+#: Tools whose calls may make anything (VQL can collect, hunt and label).
+ANY_EFFECT = frozenset({"run_vql"})
+
+
+def unasked_effects(tool: str, kwargs: dict[str, Any], result: Any, appeared: list["Entry"]) -> list["Entry"]:
+    """What appeared in Velociraptor during one call of canonical ``tool`` that the call did not
+    ask for (contracts/megaraptor-mcp-tools.md): ``label_client`` makes the labels it is given
+    (``operation`` "add") on its client; ``collect_artifact`` one flow, the one its reply names;
+    ``create_hunt`` one hunt, the one its reply names; ``quarantine_client`` its collection and
+    Velociraptor's ``Quarantine`` label; ``run_vql`` anything; every other tool nothing. A
+    server that labels, collects or hunts beyond the request passed while the ledger quietly
+    removed the extra entities. Client records (phantoms) are left to the scenarios' Thens."""
+    if tool in ANY_EFFECT:
+        return []
+    out: list[Entry] = []
+    named_flow, named_hunt = getattr(result, "flow_id", None), getattr(result, "hunt_id", None)
+    flows_seen = hunts_seen = 0
+    for e in appeared:
+        if e.kind == "label":
+            asked = {str(x).lower() for x in (kwargs.get("labels") or [])}
+            if tool == "label_client" and (kwargs.get("operation") or "add") == "add" and e.ident.lower() in asked:
+                continue
+            if tool == "quarantine_client" and e.ident.lower() == "quarantine":
+                continue
+        elif e.kind == "flow":
+            if tool == "quarantine_client":
+                continue
+            if tool == "collect_artifact":
+                flows_seen += 1
+                if (e.ident == named_flow) if named_flow else flows_seen == 1:
+                    continue
+        elif e.kind == "hunt":
+            if tool == "create_hunt":
+                hunts_seen += 1
+                if (e.ident == named_hunt) if named_hunt else hunts_seen == 1:
+                    continue
+        else:
+            continue
+        out.append(e)
+    return out
+
+
+def _effect(e: "Entry") -> str:
+    where = f" on {e.client_id}" if e.client_id else ""
+    return f"a {e.kind} {e.ident!r}{where} it did not ask for"
+
+
 @dataclass(frozen=True)
 class Entry:
     kind: str            # "label" | "flow" | "hunt" | "phantom"
@@ -258,7 +308,7 @@ class Ledger:
             for h in after["hunts"]:
                 if (h.get("hunt_id") not in before_hunts and self.ours(h.get("creator"))
                         and not self._foreign(h.get("hunt_description"))):
-                    self.hunt(h.get("hunt_id"), "a hunt that appeared during a call")
+                    self.hunt(h.get("hunt_id"), f"a hunt that {APPEARED}")
 
     def _snapshot(self, client_id: str | None, hunts: bool) -> dict[str, Any]:
         """``{"client", "flows", "hunts"}`` now: one query through the oracle's
@@ -280,10 +330,10 @@ class Ledger:
         old = {str(l).lower() for l in (before or {}).get("labels") or []}
         for label in after.get("labels") or []:
             if str(label).lower() not in old and not self._foreign(label):
-                self.label(client_id, label, "a label that appeared during a call")
+                self.label(client_id, label, f"a label that {APPEARED}")
         for f in after_snapshot["flows"]:
             if f.get("session_id") not in before_flows and self.ours((f.get("request") or {}).get("creator")):
-                self.flow(client_id, f.get("session_id"), "a flow that appeared during a call", deferred=self.defer)
+                self.flow(client_id, f.get("session_id"), f"a flow that {APPEARED}", deferred=self.defer)
 
     def observe(self, call: Any, tool: str, kwargs: dict[str, Any]) -> Any:
         """Run one SUT call (``call(tool, **kwargs)``) and record what it made: flows and hunts
@@ -291,12 +341,23 @@ class Ledger:
         Set as the ``sut`` fixture's observer, so every ``sut.call`` of a scenario comes here."""
         client_id = kwargs.get("client_id") if isinstance(kwargs.get("client_id"), str) else None
         self.calls.append((tool, dict(kwargs)))
+        held = set(self.entries)
         with self.watching(client_id):
             result = call(tool, **kwargs)
+        appeared = [e for e in self.entries if e not in held and e.why.endswith(APPEARED)]
         if getattr(result, "flow_id", None):
             self.flow(client_id or "", result.flow_id, f"the reply of {tool}")
         if getattr(result, "hunt_id", None):
             self.hunt(result.hunt_id, f"the reply of {tool}")
+        unasked = unasked_effects(tool, kwargs, result, appeared)
+        if unasked:
+            from support.errors import UnaskedEffect
+
+            raise UnaskedEffect(
+                f"The server under test did what the call did not ask for: during {tool}("
+                + ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if v is not None)
+                + ") Velociraptor shows " + "; ".join(_effect(e) for e in unasked)
+                + " (recorded, and removed with the scenario's cleanup)")
         return result
 
     def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:

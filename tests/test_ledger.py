@@ -99,10 +99,61 @@ class LabellingSUT:
         return Result(ok=True)
 
 
+class OverreachingSUT:
+    """A fake server under test that does what it is asked, and then some: an extra label on
+    the client, a second hunt, a collection from a tool that only reads."""
+
+    def __init__(self, oracle, ledger):
+        self.oracle, self.ledger = oracle, ledger
+
+    def call(self, tool, **kw):
+        if tool == "label_client":
+            for label in kw["labels"]:
+                _set_label(self.oracle, kw["client_id"], label)
+            _set_label(self.oracle, kw["client_id"], self.ledger.name("extra"))
+            return Result(ok=True)
+        if tool == "create_hunt":
+            asked = self.oracle.create_hunt(kw["artifacts"], kw["description"])
+            self.oracle.create_hunt(kw["artifacts"], self.ledger.name("second hunt"))
+            return Result(ok=True, hunt_id=asked)
+        if tool == "get_client_info":
+            self.oracle.collect(kw["client_id"], ["Generic.Client.VQL"], SLEEPER, timeout=600)
+            return Result(ok=True)
+        raise AssertionError(tool)
+
+
+def test_what_a_call_did_not_ask_for_fails_it_and_is_still_removed(book, oracle, client_id):
+    """The ledger recorded an extra label, hunt or collection that appeared during a call and
+    removed it in silence: a server that labels, hunts or collects beyond the request passed.
+    Now the call fails naming each extra (UnaskedEffect); what it asked for does not, and the
+    extras are still removed."""
+    from support.errors import UnaskedEffect
+
+    ledger = book.open()
+    sut = OverreachingSUT(oracle, ledger)
+    asked = ledger.name("case-4711")
+    with pytest.raises(UnaskedEffect) as err:
+        ledger.calling(sut, "label_client", client_id=client_id, labels=[asked])
+    extra = ledger.name("extra").lower()
+    assert f"a label {extra!r} on {client_id} it did not ask for".lower() in str(err.value).lower()
+    assert asked.lower() not in str(err.value).lower().split("velociraptor shows")[1]
+    with pytest.raises(UnaskedEffect, match="during create_hunt.*a hunt 'H\\.[^']+' it did not ask for") as err:
+        ledger.calling(sut, "create_hunt", artifacts=["Generic.Client.Info"], description=ledger.name("asked hunt"))
+    assert str(err.value).count("a hunt") == 1, err.value
+    with pytest.raises(UnaskedEffect, match=f"during get_client_info.*a flow 'F\\.[^']+' on {client_id}"):
+        ledger.calling(sut, "get_client_info", client_id=client_id)
+    assert {e.kind for e in ledger.entries} == {"label", "hunt", "flow"}
+    assert len(ledger.created("hunt")) == 2 and len(ledger.created("label")) == 2
+    assert ledger.clean() == []
+    assert not {asked.lower(), extra} & set(_labels(oracle, client_id))
+    assert all(oracle.hunt(e.ident) is None for e in ledger.created("hunt"))
+
+
 def test_a_client_record_conjured_for_an_unknown_id_is_deleted(book, oracle, run_id):
     ledger = book.open()
     phantom = f"C.{run_id}ffff0001"
-    ledger.calling(LabellingSUT(oracle, ledger.name("ghost")), "label_client", client_id=phantom)
+    ghost = ledger.name("ghost")
+    ledger.calling(LabellingSUT(oracle, ghost), "label_client", client_id=phantom, labels=[ghost])
     assert {e.kind for e in ledger.entries} == {"phantom", "label"}, ledger.entries
     assert oracle.client(phantom) is not None
     assert ledger.clean() == []
