@@ -31,6 +31,14 @@ scenarios("features")
 def _(sut, line):
     assert sut.session.call_tool("late_garbage", {"line": line, "delay": 0.2})["texts"] == ["ok"]
 
+@when(parsers.parse('the SUT answers and, {delay:g}s later, writes "{line}" on stdout'))
+def _(sut, line, delay):
+    assert sut.session.call_tool("late_garbage", {"line": line, "delay": delay})["texts"] == ["ok"]
+
+@given("the SUT has written on stdout meanwhile")
+def _(sut):
+    wait_for(lambda: (bool(sut.session._garbage), None), "the late output", timeout=30, interval=0.05)
+
 @when(parsers.parse('I echo "{text}"'))
 def _(sut, text):
     assert sut.call("run_vql", query=text).data == text
@@ -99,6 +107,31 @@ def test_late_output_of_the_last_or_only_scenario_is_caught(pytester):
     result = _run(pytester, LATE, "-k", "noise")
     result.assert_outcomes(failed=1, deselected=1)
     assert "[WebSocket] Closed" in result.stdout.str()
+
+
+LATER = """\
+@tool:run_vql
+Feature: Output later than the drain
+  Scenario: A reply followed by noise a second later
+    When the SUT answers and, 1.5s later, writes "[WebSocket] Closed" on stdout
+
+  Scenario: The next scenario finds the noise
+    Given the SUT has written on stdout meanwhile
+"""
+
+
+def test_output_later_than_the_drain_names_the_request_it_followed_and_its_scenario(pytester):
+    """Output 1.5 s after a reply (drain 0.3 s) is found by the next scenario's check, which
+    said "after its last reply in this scenario" although that scenario sent nothing: the
+    message now names the request the output followed, its scenario, and how long before."""
+    result = _run(pytester, LATER, "--sut-drain=0.3")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "FAILED test_spec.py::test_the_next_scenario_finds_the_noise" in out, out
+    result.stdout.fnmatch_lines([
+        "*It came after the SUT's replies to tools/call (tool 'late_garbage') of "
+        "test_spec.py::test_a_reply_followed_by_noise_a_second_later?raw? (1.*s before). Output later than a "
+        "scenario's end-of-scenario check (0.3s after its last reply) is found by the next check*"])
 
 
 DEAD = """\

@@ -300,6 +300,7 @@ class SutSessions:
         why = session.alive() if session.starts else None
         previous = self.last_user.get(name)
         self.last_user[name] = user
+        session.user = user
         if why is not None and not session.reported:
             session.reported = True   # charged here; the next scenario restarts it
             pytest.fail(

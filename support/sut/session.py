@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import contextlib
 import os
@@ -146,6 +147,7 @@ class SutSession:
         self.escaped: list[str] = []       # processes that survived close(), described
         self.peak_line_bytes = 0           # the longest pending stdout line held in memory
         self.reported = False              # a failure of this process was already raised to a caller
+        self.user = ""                     # the scenario (node id) using the session now (the plugin sets it)
         self._lock = threading.RLock()
         self._in_flight = 0                # requests sent whose reply is awaited (pending())
         self._stderr_offset = 0
@@ -173,6 +175,10 @@ class SutSession:
         self._last_byte = 0.0               # monotonic time of the last stdout byte
         self._pending = 0                   # bytes of the unfinished stdout line
         self._last_exchange = 0.0           # monotonic time of the last request's end
+        #: the last requests' (end, what, user): ``what`` as "tools/call (tool 'x')", ``user`` a node id
+        self._recent: collections.deque[tuple[float, str, str]] = collections.deque(maxlen=3)
+        #: when the first fault since start came, and the requests before it
+        self._first_fault: tuple[float, list[tuple[float, str, str]]] | None = None
 
     @property
     def transport(self) -> str:
@@ -360,11 +366,11 @@ class SutSession:
                 self._noise.wait(remaining)
             if self._garbage or self._too_large:
                 self.reported = True
-                raise self._stream_error(f"after its last reply in {when}")
+                raise self._stream_error(f"after its last reply in {when}", note=self._fault_origin())
             why = self.alive()
             if why:
                 self.reported = True
-                raise SutCrashed(self._describe(f"found at the end of {when}: {why}"))
+                raise SutCrashed(self._describe(f"found at the end of {when}: {why}", note=self._fault_origin()))
 
     @property
     def pgid(self) -> int | None:
@@ -512,9 +518,28 @@ class SutSession:
                 await anyio.sleep_forever()
 
     def _set_fault(self) -> None:
+        if self._first_fault is None:   # for the end-of-scenario check: which requests it followed
+            self._first_fault = (time.monotonic(), list(self._recent))
         if self._fault is not None:
             self._fault.set()
         self._noise.set()
+
+    def _fault_origin(self) -> str:
+        """For a fault the end-of-scenario check found: the requests it came after, with their
+        scenarios and how long before it each ended (``""`` when none). Output that comes later
+        than the drain after a scenario's last reply is found by a later scenario's check; when
+        a request it followed was another scenario's, the message says so, so that the scenario
+        that caused it can be told from the one charged."""
+        if self._first_fault is None or not self._first_fault[1]:
+            return ""
+        at, recent = self._first_fault
+        parts = [f"{what}{f' of {user}' if user else ''} ({max(0.0, at - end):.1f}s before)"
+                 for end, what, user in reversed(recent)]
+        text = "\nIt came after the SUT's replies to " + "; ".join(parts) + "."
+        if any(user and user != self.user for _, _, user in recent):
+            text += (f" Output later than a scenario's end-of-scenario check ({self.drain:g}s after its last reply) "
+                     "is found by the next check: it may come from an earlier scenario's request named here.")
+        return text
 
     @contextlib.asynccontextmanager
     async def _stdio_transport(self) -> AsyncIterator[tuple[Any, Any]]:
@@ -789,6 +814,7 @@ class SutSession:
                 if fut is not None:
                     self._in_flight -= 1
                 self._last_exchange = time.monotonic()
+                self._recent.append((self._last_exchange, what, self.user))
                 if self._tracker is not None:
                     self._tracker.sample()   # a helper the request started is known from now on
                 self._record(method, request, reply, error, time.monotonic() - t0)
@@ -817,16 +843,15 @@ class SutSession:
         return (f"; bytes were still arriving: {_size(self._bytes_in)} received in all, the last "
                 f"{ago:.1f}s before the deadline{pending}")
 
-    def _stream_error(self, what: str) -> SutStreamError:
+    def _stream_error(self, what: str, note: str = "") -> SutStreamError:
         if self._too_large:
             self._dead = self._too_large
-            return SutReplyTooLarge(self._describe(f"{what}: the server {self._too_large}"))
+            return SutReplyTooLarge(self._describe(f"{what}: the server {self._too_large}", note=note))
         self._dead = "wrote non-protocol output on stdout" if not self.url else "broke the HTTP transport"
         where = "the server wrote non-protocol output" if not self.url else "the HTTP transport failed"
         return SutStreamError(self._describe(
             f"{what}: {where}: {self._garbage[0][:_QUOTE]!r}"
-            + (f" (+{len(self._garbage) - 1} more lines)" if len(self._garbage) > 1 else "")
-        ))
+            + (f" (+{len(self._garbage) - 1} more lines)" if len(self._garbage) > 1 else ""), note=note))
 
     def _crash_error(self, what: str, exc: BaseException) -> SutCrashed:
         """Wait (bounded) for the exit code, then describe the crash, keeping any known cause."""
@@ -844,11 +869,13 @@ class SutSession:
         self._dead = how
         return SutCrashed(self._describe(f"the server {how} during {what}"))
 
-    def _describe(self, what: str) -> str:
+    def _describe(self, what: str, note: str = "") -> str:
+        """``SUT <name>: <what><note>`` and, for a stdio SUT, the last lines of its stderr."""
         if self.url:
-            return f"SUT {self.name} ({self.url}): {what}"
+            return f"SUT {self.name} ({self.url}): {what}{note}"
         tail = self.stderr_tail()
-        return f"SUT {self.name}: {what}\n--- last lines of its stderr ({self.stderr_path}) ---\n{tail or '(empty)'}"
+        return (f"SUT {self.name}: {what}{note}\n--- last lines of its stderr ({self.stderr_path}) ---\n"
+                f"{tail or '(empty)'}")
 
     def _record(self, method: str, request: Any, reply: Any, error: str | None, seconds: float) -> None:
         self.transcript.append(mask_obj({
