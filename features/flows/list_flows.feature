@@ -68,7 +68,7 @@ Feature: List a client's collections
       | C.0' OR 1=1 --              |
       | ' OR client_id =~ '.' OR '  |
 
-  @slow
+  @slow @exclusive
   Scenario: Without a limit, 50 collections are listed when the client has more
     Given the client has more than 50 collections
     When I list the client's flows
