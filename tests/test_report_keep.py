@@ -78,3 +78,17 @@ def test_a_lab_that_did_not_start_says_so_and_keeps_the_last_real_run(pytester, 
     previous = json.loads((good / "results.previous.json").read_text())
     assert previous["generated"] == first["generated"]
     assert json.loads((good / "results.json").read_text())["stopped"] == ""
+
+
+def test_a_report_path_without_html_is_a_folder_of_its_own(pytester, monkeypatch):
+    """`--report out/run-a` wrote an HTML file named run-a with results.json beside it in out/,
+    so the next `--report out/run-b` (another server) was compared with run-a's results and said
+    "newly passing" of a different server. A path without .html is a folder: each run's report,
+    results.json and comparison stay in it."""
+    for name in ("run-a", "run-b"):
+        result, _ = run_known(pytester, monkeypatch, "--report", f"out/{name}")
+        result.assert_outcomes(**KNOWN)
+        folder = pytester.path / "out" / name
+        assert folder.is_dir() and (folder / "index.html").is_file() and (folder / "results.json").is_file()
+    assert not (pytester.path / "out" / "results.json").exists()
+    assert not (pytester.path / "out" / "run-b" / "results.previous.json").exists(), "run-b compared with run-a"

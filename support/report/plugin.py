@@ -63,7 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("raptorspec", "Raptorspec")
     group.addoption(
         "--report", dest="raptorspec_report", default=None, metavar="PATH",
-        help=f"write the living-documentation HTML report to PATH, with results.json beside it "
+        help=f"write the living-documentation HTML report to PATH (a .html file), with results.json beside it; "
+             f"a PATH without .html is a folder, the report its index.html "
              f"(default: {DEFAULT_REPORT} when the run has scenarios; 'none' turns it off)",
     )
     group.addoption(
@@ -90,6 +91,8 @@ def pytest_configure(config: pytest.Config) -> None:
         path = Path(option or DEFAULT_REPORT)
         if not path.is_absolute():
             path = Path(config.invocation_params.dir) / path
+        if path.is_dir() or path.suffix.lower() not in (".html", ".htm") or (option or "").endswith(("/", "\\")):
+            path = path / "index.html"   # a folder: the report, results.json and sut-logs/ go in it
     compare = config.getoption("raptorspec_compare", None)
     baseline: Path | None | bool = None                # None: the report folder's previous run
     if compare is not None:
