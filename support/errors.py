@@ -147,6 +147,11 @@ class UnaskedEffect(Verdict):
     the claimed effect's Then cannot see (support/ledger.py, ``unasked_effects``)."""
 
 
+class UnconfirmedClaim(Verdict):
+    """A reply claims an effect Velociraptor does not show: a collection or hunt it names, by an
+    id Velociraptor does not have (support/ledger.py, ``Ledger._confirm_claims``)."""
+
+
 class ToolNotCalled(Verdict):
     """A scenario tagged ``@tool:<tool>`` passed calling other tools of the server under test
     but never that one: its verdict would be filed under a tool it did not exercise (the

@@ -349,6 +349,7 @@ class Ledger:
             self.flow(client_id or "", result.flow_id, f"the reply of {tool}")
         if getattr(result, "hunt_id", None):
             self.hunt(result.hunt_id, f"the reply of {tool}")
+        self._confirm_claims(tool, client_id, result)
         unasked = unasked_effects(tool, kwargs, result, appeared)
         if unasked:
             from support.errors import UnaskedEffect
@@ -359,6 +360,26 @@ class Ledger:
                 + ") Velociraptor shows " + "; ".join(_effect(e) for e in unasked)
                 + " (recorded, and removed with the scenario's cleanup)")
         return result
+
+    def _confirm_claims(self, tool: str, client_id: str | None, result: Any) -> None:
+        """A successful reply of ``collect_artifact`` or ``create_hunt`` that names a flow or hunt
+        Velociraptor does not have fails the call (:class:`support.errors.UnconfirmedClaim`): a
+        server that answers "started" with a made-up id for a client id holding VQL passed the
+        scenarios that only ask Velociraptor whether anything started. Velociraptor makes both
+        before its query returns (``collect_client()``, ``hunt()``), so there is nothing to wait for."""
+        if not getattr(result, "ok", False) or self.oracle is None:
+            return
+        flow_id, hunt_id = getattr(result, "flow_id", None), getattr(result, "hunt_id", None)
+        missing = ""
+        if tool == "collect_artifact" and flow_id and (not client_id or self.oracle.flow(client_id, flow_id) is None):
+            missing = f"flow {flow_id!r} on {client_id!r}"
+        elif tool == "create_hunt" and hunt_id and self.oracle.hunt(hunt_id) is None:
+            missing = f"hunt {hunt_id!r}"
+        if missing:
+            from support.errors import UnconfirmedClaim
+
+            raise UnconfirmedClaim(f"The server under test answered {tool} with success naming {missing}; "
+                                   f"Velociraptor has no such {missing.split()[0]}")
 
     def calling(self, sut: Any, tool: str, **kwargs: Any) -> Any:
         """``sut.call(tool, **kwargs)``, observed by this ledger even where the SUT handle has

@@ -221,6 +221,7 @@ def test_every_sut_call_a_step_makes_is_observed_by_the_ledger(book):
 
     ledger = book.open()
     ledger.watching = lambda *a, **k: __import__("contextlib").nullcontext()  # no Velociraptor needed here
+    ledger._confirm_claims = lambda *a: None                                    # (H.42 exists nowhere)
     handle = SutHandle("fake", Profile(), Session())
     handle.observer = ledger.observe
     assert handle.call("create_hunt", artifacts=["A"]).hunt_id == "H.42"
@@ -296,3 +297,48 @@ def test_a_label_of_another_worker_or_run_is_foreign_to_a_ledger():
     other_run = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd"), "raptorspec-99990000-x")
     analysts = Ledger.foreign_label(SimpleNamespace(namespace="raptorspec-1234abcd"), "case-2026-ir")
     assert (mine, other_worker, other_run, analysts) == (False, True, True, False)
+
+
+class ClaimingSUT:
+    """A fake server under test that answers collect_artifact and create_hunt with success and
+    made-up ids, starting nothing."""
+
+    def call(self, tool, **kw):
+        return Result(ok=True, flow_id="F.RAPTORSPECMADEUP") if tool == "collect_artifact" else \
+            Result(ok=True, hunt_id="H.RAPTORSPECMADEUP")
+
+
+def test_a_success_naming_a_flow_or_hunt_velociraptor_lacks_fails_the_call(book, oracle, client_id):
+    """A server answered "started" with a made-up flow id for a client id holding VQL, and the
+    scenarios that only ask Velociraptor whether anything started passed. The reply's flow or
+    hunt must exist; a real one passes (test_calling_records_a_flow_the_reply_does_not_name)."""
+    from support.errors import UnconfirmedClaim
+
+    ledger = book.open()
+    with pytest.raises(UnconfirmedClaim, match="collect_artifact with success naming flow 'F.RAPTORSPECMADEUP' on "
+                                               "\"C.0' OR 1=1 --\"; Velociraptor has no such flow"):
+        ledger.calling(ClaimingSUT(), "collect_artifact", client_id="C.0' OR 1=1 --", artifacts=["Generic.Client.Info"])
+    with pytest.raises(UnconfirmedClaim, match="no such flow"):
+        ledger.calling(ClaimingSUT(), "collect_artifact", client_id=client_id, artifacts=["Generic.Client.Info"])
+    with pytest.raises(UnconfirmedClaim, match="naming hunt 'H.RAPTORSPECMADEUP'; Velociraptor has no such hunt"):
+        ledger.calling(ClaimingSUT(), "create_hunt", artifacts=["Generic.Client.Info"], description="x")
+    assert ledger.clean() == []
+
+
+class HonestSUT:
+    def __init__(self, oracle, ledger):
+        self.oracle, self.ledger = oracle, ledger
+
+    def call(self, tool, **kw):
+        if tool == "collect_artifact":
+            return Result(ok=True, flow_id=self.oracle.collect(kw["client_id"], kw["artifacts"]))
+        return Result(ok=True, hunt_id=self.oracle.create_hunt(kw["artifacts"], kw["description"]))
+
+
+def test_a_success_naming_the_flow_or_hunt_it_made_passes(book, oracle, client_id):
+    ledger = book.open()
+    sut = HonestSUT(oracle, ledger)
+    ledger.calling(sut, "collect_artifact", client_id=client_id, artifacts=["Generic.Client.Info"])
+    ledger.calling(sut, "create_hunt", artifacts=["Generic.Client.Info"], description=ledger.name("honest"))
+    assert len(ledger.created("flow")) == 1 and len(ledger.created("hunt")) == 1
+    assert ledger.clean() == []
