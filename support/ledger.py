@@ -60,6 +60,18 @@ class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle
     def delete_hunt(self, hunt_id: str) -> None: ...
 
 
+#: The end of an entry's ``why`` for what the lab came to hold during the run, recorded by no one.
+UNRECORDED = "appeared during the run, recorded by no scenario"
+
+
+def lab_baseline(oracle: Any) -> dict[str, Any]:
+    """What a lab holds now, for the audit's before/after comparison (:attr:`Book.before`):
+    ``{"labels": {client_id: [label, …] (lower case)}, "hunts": [hunt_id, …]}``."""
+    return {"labels": {c["client_id"]: sorted({str(l).lower() for l in c.get("labels") or []})
+                       for c in oracle.clients()},
+            "hunts": sorted(h["hunt_id"] for h in oracle.hunts())}
+
+
 #: The end of an entry's ``why`` when the before/after diff of a call found it.
 APPEARED = "appeared during a call"
 
@@ -463,6 +475,9 @@ class Book:
     worker: str = ""                      # this xdist worker, or "" (see Ledger.worker)
     journal: Journal | None = None        # where a worker writes what its ledgers record
     defer: bool = False                   # see Ledger.defer
+    #: What the lab held before the run (:func:`lab_baseline`), on a lab the run owns (embedded,
+    #: docker); None on an external lab, where others may label and hunt meanwhile.
+    before: dict[str, Any] | None = None
 
     def open(self) -> Ledger:
         ledger = Ledger(self.oracle, self.run_id, self.creator, worker=self.worker, on_record=self.journal,
@@ -471,9 +486,10 @@ class Book:
         return ledger
 
     @classmethod
-    def from_journals(cls, oracle: _Oracle, run_id: str, journals: list[Path], creator: str | None = None) -> "Book":
+    def from_journals(cls, oracle: _Oracle, run_id: str, journals: list[Path], creator: str | None = None,
+                      before: dict[str, Any] | None = None) -> "Book":
         """The whole run's book, for the controller's audit: one ledger per worker journal."""
-        book = cls(oracle, run_id, creator)
+        book = cls(oracle, run_id, creator, before=before)
         for path in journals:
             ledger = Ledger(oracle, run_id, creator, worker=Path(path).stem)
             ledger.entries = Journal.read(path)
@@ -490,15 +506,38 @@ class Book:
             for label in c.get("labels") or []:
                 if str(label).lower().startswith(ns):
                     found.append(Entry("label", c["client_id"], label, "the run's namespace"))
-        for h in self.oracle.hunts():
+        hunts = self.oracle.hunts()
+        for h in hunts:
             if ns in str(h.get("hunt_description", "")).lower():
                 found.append(Entry("hunt", "", h["hunt_id"], "the run's namespace"))
+        if self.before is not None:
+            found += self._appeared_unrecorded(hunts)
         unique: dict[tuple[str, str, str], Entry] = {}
         for e in found:
             key = (e.kind, e.client_id, e.ident.lower() if e.kind == "label" else e.ident)
             if key not in unique or (unique[key].deferred and not e.deferred):
                 unique[key] = e
         return list(unique.values())
+
+    def _appeared_unrecorded(self, hunts: list[dict[str, Any]]) -> list[Entry]:
+        """Labels and hunts the lab did not hold before the run and still holds, whatever their
+        name: a server that labels a client or makes a hunt outside any call's watch (a second
+        after its reply, say) under a name of its own left them where neither a ledger nor the
+        run's namespace finds them. Labels of another Raptorspec namespace (another run on the
+        same lab) are not this run's."""
+        assert self.before is not None
+        found = []
+        held = self.before.get("labels", {})
+        for c in self.oracle.clients():
+            for label in c.get("labels") or []:
+                text = str(label).lower()
+                if text not in held.get(c["client_id"], ()) and not text.startswith("raptorspec-"):
+                    found.append(Entry("label", c["client_id"], label, f"a label that {UNRECORDED}"))
+        old = set(self.before.get("hunts", ()))
+        for h in hunts:
+            if h.get("hunt_id") not in old and "raptorspec-" not in str(h.get("hunt_description", "")).lower():
+                found.append(Entry("hunt", "", h["hunt_id"], f"a hunt that {UNRECORDED}"))
+        return found
 
     def audit(self) -> None:
         """Remove deferred entries (their removal was put off to now: not leaks); raise
@@ -540,7 +579,8 @@ def ledger_book(oracle, run_id, pytestconfig, lab):
     shared = shared_lab_info(pytestconfig) is not None
     journal = Journal(_journals(lab.dir) / f"{worker}.jsonl") if shared else None
     book = Book(oracle, run_id, creator=oracle.api_user, worker=worker, journal=journal,
-                defer=shared and not getattr(lab, "api_user", ""))
+                defer=shared and not getattr(lab, "api_user", ""),
+                before=lab_baseline(oracle) if not shared and getattr(lab, "mode", "") in OWNED_LABS else None)
     yield book
     if not shared:
         with velociraptor_cleanup("the leak audit") as go:
@@ -549,6 +589,28 @@ def ledger_book(oracle, run_id, pytestconfig, lab):
 
 
 _AUDIT_KEY = pytest.StashKey[str]()
+_BEFORE_KEY = pytest.StashKey[dict]()
+#: Lab modes whose Velociraptor only this run uses: the audit compares them before and after.
+OWNED_LABS = ("embedded", "docker")
+
+
+@pytest.hookimpl(trylast=True)   # after support.lab.plugin started the shared lab
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The xdist controller: what its lab holds before any worker runs (:func:`lab_baseline`)."""
+    from support.lab.plugin import controller_lab, is_xdist_controller
+    from support.oracle import Oracle
+
+    config = session.config
+    lab = controller_lab(config) if is_xdist_controller(config) else None
+    if lab is None or getattr(lab, "mode", "") not in OWNED_LABS:
+        return
+    try:
+        with Oracle(lab.api_config) as oracle:
+            config.stash[_BEFORE_KEY] = lab_baseline(oracle)
+    except Exception as exc:  # noqa: BLE001 - the audit still checks records and the run's namespace
+        from support.lab.base import warn
+
+        warn(f"the leak audit will not compare the lab before and after the run: {type(exc).__name__}: {exc}")
 
 
 @pytest.hookimpl(trylast=True)
@@ -568,7 +630,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         with velociraptor_cleanup("the leak audit of the parallel run") as go:
             if go:
                 with Oracle(lab.api_config) as oracle:
-                    book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user)
+                    book = Book.from_journals(oracle, run_id_of(config), journals, creator=oracle.api_user,
+                                              before=config.stash.get(_BEFORE_KEY, None))
                     book.audit()
     except _LeftBehind as exc:
         config.stash[_AUDIT_KEY] = str(exc)

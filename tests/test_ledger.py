@@ -342,3 +342,31 @@ def test_a_success_naming_the_flow_or_hunt_it_made_passes(book, oracle, client_i
     ledger.calling(sut, "create_hunt", artifacts=["Generic.Client.Info"], description=ledger.name("honest"))
     assert len(ledger.created("flow")) == 1 and len(ledger.created("hunt")) == 1
     assert ledger.clean() == []
+
+
+def test_the_audit_finds_a_label_and_a_hunt_no_one_recorded_whatever_their_names(oracle, run_id, client_id):
+    """A server labelled the client two seconds after its reply (outside the call's watch) under
+    a name of its own: neither a ledger nor the run's namespace found it, and the audit passed.
+    On a lab the run owns, the audit compares the lab with what it held before the run."""
+    from support.ledger import UNRECORDED, lab_baseline
+
+    book = Book(oracle, f"t{run_id}", before=lab_baseline(oracle))
+    stray = f"s5-late-{run_id}"
+    _set_label(oracle, client_id, stray)
+    other_run = "raptorspec-someotherrun-case"         # another run on the same lab: not ours
+    _set_label(oracle, client_id, other_run)
+    hunt_id = oracle.create_hunt(["Generic.Client.Info"], f"a hunt of the server's own {run_id}")
+    try:
+        with pytest.raises(LeftBehind) as err:
+            book.audit()
+        text = str(err.value)
+        assert f"label '{stray}' on {client_id} (recorded from a label that {UNRECORDED})" in text, text
+        assert f"hunt '{hunt_id}' (recorded from a hunt that {UNRECORDED})" in text, text
+        assert other_run not in text and "The audit removed them." in text
+        assert stray not in _labels(oracle, client_id) and oracle.hunt(hunt_id) is None
+        book.audit()   # nothing left now
+    finally:
+        oracle.label(client_id, [stray, other_run], "remove")
+        if oracle.hunt(hunt_id) is not None:
+            from support.ledger import delete_hunt
+            delete_hunt(oracle, hunt_id)
