@@ -164,3 +164,20 @@ def test_a_killed_runs_external_scratch_directory_is_removed_by_the_next_run(tmp
         assert lab.dir.is_dir()
     finally:
         lab.close()
+
+
+def test_a_flooded_sut_log_is_kept_capped_with_its_start_and_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A server that floods stderr left a 21 MB copy per run beside the report; the copy keeps
+    the start-up and the end (where a failure's cause is) and says how much it left out."""
+    monkeypatch.setattr(lab_base, "SUT_LOGS_TO", tmp_path / "report" / "sut-logs")
+    monkeypatch.setattr(lab_base, "_SUT_LOGS_CLEARED", False)
+    monkeypatch.setattr(lab_base, "SUT_LOG_HEAD", 1000)
+    monkeypatch.setattr(lab_base, "SUT_LOG_TAIL", 2000)
+    log = tmp_path / "lab" / "suts" / "flood" / "stderr.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("started\n" + "x" * 10_000 + "\nTraceback: the end\n")
+    (copy,) = lab_base.keep_sut_logs(tmp_path / "lab")
+    text = copy.read_text()
+    assert text.startswith("started\n") and text.endswith("Traceback: the end\n")
+    assert "bytes of this log left out of the kept copy; it was 10028 bytes]" in text
+    assert len(text) < 3200

@@ -306,6 +306,26 @@ def sut_logs_note(lab_dir_kept: bool) -> str | None:
                "(messages above name them in the lab directory, now removed)"))
 
 
+#: A kept SUT log holds at most its first and last bytes (a server that floods stderr wrote
+#: 21 MB in one feature's run): the start-up and the end, where a failure's cause is.
+SUT_LOG_HEAD, SUT_LOG_TAIL = 256 * 1024, 4 * 1024 * 1024
+
+
+def _capped_text(log: Path) -> str:
+    """The text of a SUT log, its middle left out (and said so) beyond
+    :data:`SUT_LOG_HEAD` + :data:`SUT_LOG_TAIL` bytes."""
+    size = log.stat().st_size
+    if size <= SUT_LOG_HEAD + SUT_LOG_TAIL:
+        return log.read_text(errors="replace")
+    with open(log, "rb") as fh:
+        head = fh.read(SUT_LOG_HEAD)
+        fh.seek(size - SUT_LOG_TAIL)
+        tail = fh.read()
+    left_out = size - len(head) - len(tail)
+    return (head.decode("utf-8", "replace") + f"\n[raptorspec: {left_out} bytes of this log left out of the kept "
+            f"copy; it was {size} bytes]\n" + tail.decode("utf-8", "replace"))
+
+
 def keep_sut_logs(lab_dir: Path) -> list[Path]:
     """Copy the SUTs' logs of ``lab_dir`` (``suts/**/*.log``) to :data:`SUT_LOGS_TO`, masked
     (:func:`support.secrets.mask`); returns the copies. Never raises (a failed copy is named
@@ -326,7 +346,7 @@ def keep_sut_logs(lab_dir: Path) -> list[Path]:
         dest = SUT_LOGS_TO / log.relative_to(src)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(mask(log.read_text(errors="replace")), encoding="utf-8")
+            dest.write_text(mask(_capped_text(log)), encoding="utf-8")
             copies.append(dest)
             SUT_LOGS_KEPT.append(dest)
         except OSError as exc:
