@@ -86,13 +86,16 @@ def unasked_effects(tool: str, kwargs: dict[str, Any], result: Any, appeared: li
     ``create_hunt`` one hunt, the one its reply names; ``quarantine_client`` its collection and
     Velociraptor's ``Quarantine`` label; ``run_vql`` anything; every other tool nothing. A
     server that labels, collects or hunts beyond the request passed while the ledger quietly
-    removed the extra entities. Client records (phantoms) are left to the scenarios' Thens."""
+    removed the extra entities. Client records (phantoms) are left to the scenarios' Thens, and a
+    deferred flow (workers sharing one API user, see :attr:`Ledger.defer`) is not judged."""
     if tool in ANY_EFFECT:
         return []
     out: list[Entry] = []
     named_flow, named_hunt = getattr(result, "flow_id", None), getattr(result, "hunt_id", None)
     flows_seen = hunts_seen = 0
     for e in appeared:
+        if e.deferred:   # a flow that may be another xdist worker's (one API user shared): not ours to judge
+            continue
         if e.kind == "label":
             asked = {str(x).lower() for x in (kwargs.get("labels") or [])}
             if tool == "label_client" and (kwargs.get("operation") or "add") == "add" and e.ident.lower() in asked:
