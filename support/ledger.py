@@ -60,8 +60,8 @@ class _Oracle(Protocol):  # what the ledger needs of support.oracle.Oracle
     def delete_hunt(self, hunt_id: str) -> None: ...
 
 
-#: The end of an entry's ``why`` for what the lab came to hold during the run, recorded by no one.
-UNRECORDED = "appeared during the run, recorded by no scenario"
+#: The ``why`` of what the lab came to hold during the run that no scenario recorded.
+UNRECORDED = "recorded by no scenario: the lab did not hold it before the run"
 
 
 def lab_baseline(oracle: Any) -> dict[str, Any]:
@@ -136,6 +136,8 @@ class Entry:
     def __str__(self) -> str:
         where = f" on {self.client_id}" if self.client_id and self.kind != "phantom" else ""
         what = {"phantom": f"client record {self.client_id}"}.get(self.kind, f"{self.kind} {self.ident!r}{where}")
+        if self.why == UNRECORDED:
+            return f"{what} ({self.why})"
         return f"{what} (recorded from {self.why})" if self.why else what
 
 
@@ -535,11 +537,11 @@ class Book:
             for label in c.get("labels") or []:
                 text = str(label).lower()
                 if text not in held.get(c["client_id"], ()) and not text.startswith("raptorspec-"):
-                    found.append(Entry("label", c["client_id"], label, f"a label that {UNRECORDED}"))
+                    found.append(Entry("label", c["client_id"], label, UNRECORDED))
         old = set(self.before.get("hunts", ()))
         for h in hunts:
             if h.get("hunt_id") not in old and "raptorspec-" not in str(h.get("hunt_description", "")).lower():
-                found.append(Entry("hunt", "", h["hunt_id"], f"a hunt that {UNRECORDED}"))
+                found.append(Entry("hunt", "", h["hunt_id"], UNRECORDED))
         return found
 
     def audit(self) -> None:
