@@ -23,7 +23,7 @@ __all__ = [
     "WaitError", "WaitTimeout", "WaitAborted",
     "SutError", "SutTimeout", "SutCrashed", "SutStreamError", "SutProtocolError", "SutReplyTooLarge",
     "SutLeftProcesses",
-    "LeftBehind",
+    "LeftBehind", "UnaskedEffect", "UnconfirmedClaim", "ToolNotCalled",
     "UnsentArgument",
     "FeatureProblemsElsewhere",
 ]
