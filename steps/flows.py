@@ -6,6 +6,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from support import flows, schemas
+from support.quarantine import lab_clients
 from support.rows import comparable, diff, ids, said, strings
 from support.waits import wait_flow_done, wait_for
 
@@ -238,8 +239,7 @@ def _(reply, oracle, lab):
     client of each flow Velociraptor knows."""
     listed = ids(reply.rows, "flow")
     if listed:
-        clients = list(getattr(lab, "client_ids", None) or []) or [c["client_id"] for c in oracle.clients()]
-        owner = {fid: cid for cid in clients for fid in flows.states(oracle.flows(cid))}
+        owner = {fid: cid for cid in lab_clients(lab, oracle) for fid in flows.states(oracle.flows(cid))}
         named = "; ".join(f"{fid} ({owner[fid] if fid in owner else 'no client in Velociraptor has it'})"
                           for fid in listed)
         raise AssertionError(f"The reply lists {len(listed)} flow(s) for a client id that names no client: "

@@ -25,8 +25,7 @@ def every_flow_before(oracle, lab):
     """Every flow of every client of the lab just before the When that asks for this fixture:
     ``{client_id: {flow_id, …}}`` (the lab's enrolled clients; on an external lab, which names
     none, every client Velociraptor lists)."""
-    ids = list(getattr(lab, "client_ids", None) or []) or [c["client_id"] for c in oracle.clients()]
-    return {cid: set(flows.states(quarantine.flows_of(oracle, cid))) for cid in ids}
+    return {cid: set(flows.states(quarantine.flows_of(oracle, cid))) for cid in quarantine.lab_clients(lab, oracle)}
 
 
 @given("an enrolled linux client that cannot apply a real quarantine", target_fixture="client")

@@ -167,12 +167,17 @@ def _template_of(item: pytest.Item) -> Any:
 
 def _where(config: pytest.Config, tpl: Any) -> str:
     """``features/x.feature:NN`` of a scenario template, relative to the rootdir when below it."""
-    path = _feature_of(tpl)
+    return _line_of(config, tpl.feature, tpl.line_number)
+
+
+def _line_of(config: pytest.Config, feature: Any, line: int) -> str:
+    """``features/x.feature:NN`` of a line of a pytest-bdd feature, relative to the rootdir when below it."""
+    path = Path(feature.filename).resolve()
     try:
         path = path.relative_to(config.rootpath.resolve())
     except ValueError:
         pass
-    return f"{path}:{tpl.line_number}"
+    return f"{path}:{line}"
 
 
 def _by_file_and_line(problem: str) -> tuple[str, int, str]:
@@ -352,18 +357,8 @@ _FAILED_STEP = pytest.StashKey[Any]()  # the pytest-bdd step that raised, for th
 def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Any, scenario: Any, step: Any, step_func: Any,
                           step_func_args: Any, exception: BaseException) -> None:
     request.node.stash[_FAILED_STEP] = step
-    _step_line(request, step, f"FAILED at {_step_where(request.config, feature, step)}: {type(exception).__name__}",
+    _step_line(request, step, f"FAILED at {_line_of(request.config, feature, step.line_number)}: {type(exception).__name__}",
                red=True)
-
-
-def _step_where(config: pytest.Config, feature: Any, step: Any) -> str:
-    """``features/x.feature:NN`` of a step (relative to the rootdir when below it)."""
-    path = Path(feature.filename).resolve()
-    try:
-        path = path.relative_to(config.rootpath.resolve())
-    except ValueError:
-        pass
-    return f"{path}:{step.line_number}"
 
 
 def _suggestions(step_text: str, step_type: str | None = None) -> str:
@@ -422,7 +417,7 @@ def _name_the_failed_step(item: pytest.Item, tpl: Any, rep: pytest.TestReport) -
     step = item.stash.get(_FAILED_STEP, None)
     if step is None:
         return
-    where = _step_where(item.config, tpl.feature, step)
+    where = _line_of(item.config, tpl.feature, step.line_number)
     said = f"{step.keyword} {step.name}"
     crash = getattr(rep.longrepr, "reprcrash", None)
     if crash is not None and not crash.message.startswith(where):

@@ -55,6 +55,12 @@ def removes_policy(flow: dict[str, Any], artifact: str) -> bool:
     return parameters_of(flow, artifact).get("RemovePolicy", "").strip().lower() in _TRUE
 
 
+def lab_clients(lab: Any, oracle: Any) -> list[str]:
+    """The client ids of the lab: its enrolled clients, or on a lab that names none (external),
+    every client Velociraptor lists."""
+    return list(getattr(lab, "client_ids", None) or []) or [c["client_id"] for c in oracle.clients()]
+
+
 def new_flows(oracle: Any, client_id: str, before: set[str]) -> list[dict[str, Any]]:
     """The client's flows that are not in ``before``, once each (flows() may repeat a flow)."""
     seen: dict[str, dict[str, Any]] = {}
